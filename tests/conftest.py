@@ -1,0 +1,126 @@
+"""Shared fixtures. The Docker ones build the image once per test run and start real containers."""
+
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+IMAGE = os.environ.get("MATCHBOX_TEST_IMAGE", "matchbox:test")
+
+
+# ---- Docker: image and containers ------------------------------------------------------------
+
+def docker(*args, check=True, timeout=600, **kwargs):
+    """Run the docker CLI and return the completed process (text output captured)."""
+    return subprocess.run(["docker", *args], check=check, timeout=timeout, text=True,
+                          capture_output=True, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def docker_daemon():
+    """A working Docker daemon: fails under CI (it must be there), skips loudly elsewhere."""
+    try:
+        ok = docker("info", check=False, timeout=30).returncode == 0
+    except FileNotFoundError:
+        ok = False
+    if not ok:
+        message = "no Docker daemon: the image and container tests need one (see .ci/run)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def image(docker_daemon):
+    """The workshop image, built once per test run from this checkout (layers cached by Docker)."""
+    if not os.environ.get("MATCHBOX_TEST_IMAGE"):
+        started = time.monotonic()
+        build = docker("build", "-t", IMAGE, str(ROOT), check=False, timeout=3600)
+        log = ARTIFACTS / "docker-build.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(build.stdout + build.stderr)
+        assert build.returncode == 0, f"docker build failed (log: {log}):\n{build.stderr[-3000:]}"
+        print(f"image {IMAGE} built in {time.monotonic() - started:.0f} s")
+    return IMAGE
+
+
+class Lab:
+    """A running participant container, reachable on a loopback port."""
+
+    def __init__(self, name, port, token=None):
+        self.name, self.port, self.token = name, port, token
+        self.url = f"http://127.0.0.1:{port}"
+
+    def api(self, path, token=True, **kwargs):
+        """GET an API path, with the token unless token=False."""
+        headers = {"Authorization": f"token {self.token}"} if token and self.token else {}
+        return requests.get(self.url + path, headers=headers, timeout=10, **kwargs)
+
+    def exec(self, *cmd, check=True):
+        """Run a command inside the container as its default user."""
+        return docker("exec", self.name, *cmd, check=check)
+
+    def logs(self):
+        """Everything the container printed so far."""
+        out = docker("logs", self.name, check=False)
+        return out.stdout + out.stderr
+
+    def health(self):
+        """Docker's health status of the container."""
+        return docker("inspect", "-f", "{{.State.Health.Status}}", self.name).stdout.strip()
+
+    def wait_healthy(self, limit=60):
+        """Wait until Docker says healthy; return the seconds since the container was created."""
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            state = docker("inspect", "-f", "{{.State.Status}} {{.State.Health.Status}}", self.name).stdout.split()
+            if state[0] != "running":
+                raise AssertionError(f"container {self.name} stopped:\n{self.logs()}")
+            if state[1] == "healthy":
+                return time.monotonic() - started
+            time.sleep(0.2)
+        raise AssertionError(f"not healthy after {limit} s:\n{self.logs()}")
+
+
+@pytest.fixture
+def start_lab(image):
+    """Start participant containers (docker run -d ...); all removed afterwards, with their logs checked."""
+    started = []
+
+    def start(*run_args, token="test-token-" + uuid.uuid4().hex, env=None, volume=None, wait=True):
+        name = f"matchbox-test-{uuid.uuid4().hex[:8]}"
+        args = ["run", "-d", "--name", name, "-p", "127.0.0.1::8888"]
+        if token:
+            args += ["-e", f"JUPYTER_TOKEN={token}"]
+        for key, value in (env or {}).items():
+            args += ["-e", f"{key}={value}"]
+        if volume:
+            args += ["-v", f"{volume}:/home/jovyan/work"]
+        docker(*args, *run_args, image)
+        port = docker("port", name, "8888/tcp").stdout.split(":")[-1].strip()
+        lab = Lab(name, int(port), token)
+        started.append(lab)
+        if wait:
+            lab.wait_healthy()
+        return lab
+
+    yield start
+    for lab in started:
+        errors = [line for line in lab.logs().splitlines() if "[E " in line or "ERROR" in line]
+        docker("rm", "-f", lab.name, check=False)
+        assert not errors, f"errors in the log of {lab.name}:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def volume(docker_daemon):
+    """A fresh named Docker volume, removed afterwards."""
+    name = f"matchbox-test-{uuid.uuid4().hex[:8]}"
+    docker("volume", "create", name)
+    yield name
+    docker("volume", "rm", "-f", name, check=False)

@@ -1,0 +1,49 @@
+"""A participant in a real browser: headless Chromium (Debian's) driven by Playwright."""
+
+import shutil
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from conftest import ARTIFACTS, ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+         "--disable-background-networking", "--disable-component-update"]
+WELCOME = sorted(p.name for p in (ROOT / "handson").iterdir() if p.is_dir())[0]
+
+
+@pytest.fixture
+def page():
+    """A fresh Chromium page; a screenshot of it is kept under test-artifacts/ when the test ends."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        yield page
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "browser-last-page.png")
+        browser.close()
+
+
+def test_participant_logs_in_opens_welcome_and_runs_a_cell(start_lab, page):
+    """Can a participant log in with the password, see the notebooks, open 00-welcome and run a cell?"""
+    lab = start_lab(token=None, env={"PASSWORD": "foobar-browser"})
+    page.goto(lab.url + "/login")
+    page.fill("input[type=password]", "foobar-browser")
+    page.keyboard.press("Enter")
+
+    browser_list = page.locator(".jp-DirListing-content")
+    expect(browser_list.get_by_text(WELCOME, exact=True)).to_be_visible(timeout=60_000)
+    browser_list.get_by_text(WELCOME, exact=True).dblclick()
+    browser_list.get_by_text(f"{WELCOME}.ipynb").dblclick()
+
+    cell = page.locator(".jp-Notebook .jp-CodeCell").first
+    expect(cell).to_be_visible(timeout=60_000)
+    expect(page.locator(".jp-Notebook-ExecutionIndicator, .jp-KernelStatus")).to_be_visible(timeout=60_000)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+    expect(cell.locator(".jp-InputPrompt")).to_contain_text("[1]", timeout=90_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "browser-welcome-cell-ran.png")

@@ -107,6 +107,8 @@ CMD ["start-lab"]
 # Local files last: they change most often.
 COPY image/jupyter_server_config.py image/nbgrader_config.py /etc/jupyter/
 COPY image/start-lab image/healthcheck /usr/local/bin/
+# Offline by design: JupyterLab neither asks about nor fetches news and updates.
+COPY image/overrides.json /opt/venv/share/jupyter/lab/settings/overrides.json
 COPY pyproject.toml /tmp/matchbox-src/
 COPY matchbox/ /tmp/matchbox-src/matchbox/
 RUN pip install --quiet --no-cache-dir --no-deps --no-build-isolation /tmp/matchbox-src && \

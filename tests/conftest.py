@@ -66,6 +66,13 @@ class Lab:
         """Run a command inside the container as its default user."""
         return docker("exec", self.name, *cmd, check=check)
 
+    def server_pid(self):
+        """PID of the Jupyter server: the one child of tini (PID 1); start-lab execs into it."""
+        children = self.exec("cat", "/proc/1/task/1/children").stdout.split()
+        assert len(children) == 1, children
+        assert b"jupyter-lab" in self.exec("cat", f"/proc/{children[0]}/cmdline").stdout.encode()
+        return children[0]
+
     def logs(self):
         """Everything the container printed so far."""
         out = docker("logs", self.name, check=False)

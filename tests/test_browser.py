@@ -42,8 +42,9 @@ def test_participant_logs_in_opens_welcome_and_runs_a_cell(start_lab, page):
     cell = page.locator(".jp-Notebook .jp-CodeCell").first
     expect(cell).to_be_visible(timeout=60_000)
     expect(page.locator(".jp-Notebook-ExecutionIndicator, .jp-KernelStatus")).to_be_visible(timeout=60_000)
-    cell.locator(".cm-content").click()
+    cell.locator(".jp-InputPrompt").click()  # select it in command mode
     page.keyboard.press("Shift+Enter")
-    expect(cell.locator(".jp-InputPrompt")).to_contain_text("[1]", timeout=90_000)
+    expect(page.locator(".jp-InputPrompt", has_text="[1]")).to_have_count(1, timeout=90_000)
+    expect(page.get_by_text("Would you like to get notified")).to_have_count(0)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "browser-welcome-cell-ran.png")

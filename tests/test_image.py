@@ -54,8 +54,7 @@ def test_password_is_never_kept_in_clear(start_lab):
     """Is the clear password absent from the server's environment and from every file it wrote?"""
     secret = "clear-" + uuid.uuid4().hex
     lab = start_lab(token=None, env={"PASSWORD": secret})
-    server = lab.exec("sh", "-c", "grep -l jupyter-lab /proc/[0-9]*/cmdline | head -1").stdout.strip()
-    pid = server.split("/")[2]
+    pid = lab.server_pid()
     environ = lab.exec("cat", f"/proc/{pid}/environ").stdout
     assert "PASSWORD=" not in environ
     found = lab.exec("grep", "-rl", "--exclude-dir=proc", secret, "/home", "/tmp", "/etc", "/opt/venv/etc",
@@ -85,8 +84,7 @@ def test_random_token_when_nothing_is_set(start_lab):
 def test_server_runs_as_uid_1000(start_lab):
     """Does the Jupyter server run as jovyan (uid 1000, gid 100), not root?"""
     lab = start_lab()
-    status = lab.exec("sh", "-c", "grep -l jupyter-lab /proc/[0-9]*/cmdline | head -1 | xargs dirname").stdout
-    ids = lab.exec("grep", "-E", "^(Uid|Gid):", status.strip() + "/status").stdout.split()
+    ids = lab.exec("grep", "-E", "^(Uid|Gid):", f"/proc/{lab.server_pid()}/status").stdout.split()
     assert ids[1:5] == ["1000"] * 4 and ids[6:10] == ["100"] * 4
 
 

@@ -56,8 +56,11 @@ RUN test -f "/tmp/requirements/${VARIANT}.txt" || { echo "VARIANT must be cpu or
         /opt/venv/bin/pip install --no-cache-dir -r "/tmp/requirements/${VARIANT}.txt"
 # Dead weight: C++ headers (only for building TF extensions), libclang (only for TF's own
 # build tooling), test suites and debug symbols. The sizes land in /opt/venv/matchbox-strip.txt.
+# rfc3987-syntax goes too: it compiles a grammar for 3 s whenever jsonschema is imported (every
+# server start, every nbgrader run) to check the "iri" format, which nothing here uses.
 RUN site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
     before=$(du -sm /opt/venv | cut -f1) && \
+    /opt/venv/bin/pip uninstall --quiet --yes rfc3987-syntax && \
     rm -rf "$site/tensorflow/include" "$site/clang" && \
     find "$site" -depth -type d -name tests -prune -exec rm -rf {} + && \
     find "$site/tensorflow" -name '*.so*' -type f -exec strip --strip-unneeded {} + && \

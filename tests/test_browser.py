@@ -44,7 +44,9 @@ def test_participant_logs_in_opens_welcome_and_runs_a_cell(start_lab, page):
     expect(page.locator(".jp-Notebook-ExecutionIndicator, .jp-KernelStatus")).to_be_visible(timeout=60_000)
     cell.locator(".jp-InputPrompt").click()  # select it in command mode
     page.keyboard.press("Shift+Enter")
-    expect(page.locator(".jp-InputPrompt", has_text="[1]")).to_have_count(1, timeout=90_000)
+    executed = page.locator(".jp-InputPrompt", has_text="[1]")
+    expect(executed).to_have_count(1, timeout=90_000)
+    executed.scroll_into_view_if_needed()
     expect(page.get_by_text("Would you like to get notified")).to_have_count(0)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "browser-welcome-cell-ran.png")

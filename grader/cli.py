@@ -1,0 +1,316 @@
+"""scripts/grade: sandboxed, parallel nbgrader autograde with feedback, CSV and a closing table.
+
+    scripts/grade ASSIGNMENT --submissions PATH [-j N] [--course DIR] [--image IMAGE]
+
+PATH is laid out as STUDENT/ASSIGNMENT/*.ipynb (or STUDENT/*.ipynb). Each student is graded
+in a private temporary copy of the course (its own gradebook copy, so workers never share an
+SQLite file); the results are merged one student at a time into the real gradebook, setting
+the automatic scores and comments and never touching a manual grade. See docs/grading.md.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLUTTER = (".ipynb_checkpoints", "__pycache__")
+
+CONFIG = """\
+# Written by scripts/grade for one student's private grading copy of the course.
+c = get_config()  # noqa: F821
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.db_url = "sqlite:///{db}"
+from grader.sandbox import SandboxExecute
+from nbgrader.preprocessors import (IgnorePattern, LimitOutput, SaveAutoGrades,
+                                    AssignLatePenalties, CheckCellMetadata)
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
+c.OverwriteCells.add_missing_cells = True
+c.Execute.timeout = {cell_timeout}
+c.SandboxExecute.timeout = {cell_timeout}
+c.SandboxExecute.max_output_bytes = {max_output_bytes}
+c.LimitOutput.max_lines = {max_lines}
+c.SandboxKernelManager.image = {image!r}
+c.SandboxKernelManager.memory = {memory!r}
+c.SandboxKernelManager.cpus = {cpus}
+c.SandboxKernelManager.pids = {pids}
+c.SandboxKernelManager.wall_s = {wall_s}
+c.SandboxKernelManager.run_label = {run_label!r}
+"""
+
+
+def nbgrader(args, cwd, timeout):
+    """Run an nbgrader command (host side); (exit status or None on timeout, output)."""
+    env = dict(os.environ)
+    env.pop("NBGRADER_EXECUTION", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    try:
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+        return done.returncode, done.stdout + done.stderr
+    except subprocess.TimeoutExpired as expired:
+        out = (expired.stdout or b"").decode(errors="replace") if isinstance(expired.stdout, bytes) else (expired.stdout or "")
+        return None, out + f"\n[killed after {timeout} s]"
+
+
+def course_config(course):
+    """(source folder name, db path) of the real course, read through nbgrader's own config."""
+    code = ("from nbgrader.apps import NbGraderAPI; from traitlets.config import Config; "
+            "from nbgrader.coursedir import CourseDirectory; import json; "
+            "from nbgrader.apps.baseapp import NbGrader; a = NbGrader(); a.load_config_file(); "
+            "cd = CourseDirectory(config=a.config); "
+            "print(json.dumps([cd.source_directory, cd.db_url]))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=course, capture_output=True, text=True,
+                         check=True)
+    source, db_url = json.loads(out.stdout.strip().splitlines()[-1])
+    return source, db_url
+
+
+def find_submissions(path, assignment):
+    """{student: folder with that student's notebooks} from PATH/STUDENT/[ASSIGNMENT/]*.ipynb."""
+    found = {}
+    for student in sorted(p for p in Path(path).iterdir() if p.is_dir()):
+        if student.name.startswith(".") or student.name in CLUTTER:
+            continue
+        folder = student / assignment if (student / assignment).is_dir() else student
+        found[student.name] = folder
+    return found
+
+
+def ensure_assignment(course, source, db_url, assignment, log):
+    """The assignment's notebooks and cells in the real gradebook (generate_assignment into a
+    throw-away release folder, so the course's release folder is not touched)."""
+    code = ("import sys; from nbgrader.api import Gradebook, MissingEntry\n"
+            "with Gradebook(sys.argv[1]) as gb:\n"
+            "    try: a = gb.find_assignment(sys.argv[2]); print(len(a.notebooks))\n"
+            "    except MissingEntry: print(0)\n")
+    out = subprocess.run([sys.executable, "-c", code, db_url, assignment], capture_output=True,
+                         text=True, cwd=course)
+    if out.returncode == 0 and out.stdout.strip() not in ("", "0"):
+        return
+    with tempfile.TemporaryDirectory(prefix="matchbox-release-") as release:
+        status, output = nbgrader(["generate_assignment", assignment, "--force",
+                                   f"--CourseDirectory.release_directory={release}"],
+                                  cwd=course, timeout=600)
+    if status != 0:
+        raise SystemExit(f"grade: nbgrader generate_assignment {assignment} failed:\n{output[-3000:]}")
+    log(f"added {assignment} to the gradebook")
+
+
+def grade_one(student, folder, assignment, course, source, db_path, options, work):
+    """Autograde and generate feedback for one student in a private copy of the course."""
+    started = time.monotonic()
+    tmp = Path(work) / student
+    tmp.mkdir()
+    (tmp / "nbgrader_config.py").write_text(CONFIG.format(db=tmp / "gradebook.db", **options))
+    shutil.copytree(course / source / assignment, tmp / "source" / assignment,
+                    ignore=shutil.ignore_patterns(*CLUTTER))
+    shutil.copy2(db_path, tmp / "gradebook.db")
+    dest = tmp / "submitted" / student / assignment
+    notebooks = sorted(folder.glob("*.ipynb"))
+    result = {"student": student, "tmp": str(tmp), "seconds": 0.0}
+    if not notebooks:
+        result["error"] = "no notebook submitted"
+        return result
+    shutil.copytree(folder, dest, ignore=shutil.ignore_patterns(*CLUTTER))
+    expected = {p.name for p in (course / source / assignment).glob("*.ipynb")}
+    missing = sorted(expected - {p.name for p in notebooks})
+    for path in notebooks:
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as problem:
+            result["error"] = f"{path.name} is not a valid notebook ({type(problem).__name__})"
+            return result
+    limit = options["wall_s"] * max(1, len(expected)) + 120
+    status, output = nbgrader(["autograde", assignment, "--student", student, "--force",
+                               "--create"], cwd=tmp, timeout=limit)
+    result["log"] = output
+    if status != 0:
+        result["error"] = "autograde failed: " + reason(output)
+    else:
+        status, output = nbgrader(["generate_feedback", assignment, "--student", student,
+                                   "--force"], cwd=tmp, timeout=300)
+        result["log"] += output
+        if status != 0:
+            result["error"] = "generate_feedback failed: " + reason(output)
+    if missing and "error" not in result:
+        result["note"] = "missing " + ", ".join(missing)
+    result["seconds"] = time.monotonic() - started
+    return result
+
+
+def reason(output):
+    """The most telling line of an nbgrader log."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for marker in ("[ERROR]", "Error", "error"):
+        picked = [line for line in lines if marker in line]
+        if picked:
+            return picked[-1][-200:]
+    return (lines[-1] if lines else "no output")[-200:]
+
+
+MERGE = r"""
+import json, sys
+from nbgrader.api import Gradebook, MissingEntry
+src_url, dst_url, assignment, student = sys.argv[1:5]
+with Gradebook(src_url) as src, Gradebook(dst_url) as dst:
+    sub = src.find_submission(assignment, student)
+    try:
+        dst.find_student(student)
+    except MissingEntry:
+        dst.add_student(student)
+    try:
+        target = dst.find_submission(assignment, student)
+    except MissingEntry:
+        target = dst.add_submission(assignment, student)
+    target.timestamp = sub.timestamp
+    for nb in sub.notebooks:
+        for grade in nb.grades:
+            into = dst.find_grade(grade.name, nb.name, assignment, student)
+            into.auto_score = grade.auto_score
+            if into.manual_score is None:
+                into.needs_manual_grade = grade.needs_manual_grade
+        for comment in nb.comments:
+            into = dst.find_comment(comment.name, nb.name, assignment, student)
+            into.auto_comment = comment.auto_comment
+    dst.db.commit()
+    target = dst.find_submission(assignment, student)
+    print(json.dumps({"score": target.score, "max_score": target.max_score}))
+"""
+
+
+def merge(result, assignment, course, db_url):
+    """Copy one student's graded files and scores into the real course (serially)."""
+    tmp = Path(result["tmp"])
+    student = result["student"]
+    out = subprocess.run([sys.executable, "-c", MERGE, f"sqlite:///{tmp / 'gradebook.db'}",
+                          db_url, assignment, student], capture_output=True, text=True, cwd=course)
+    if out.returncode != 0:
+        result["error"] = "merge failed: " + reason(out.stderr)
+        return
+    result.update(json.loads(out.stdout.strip().splitlines()[-1]))
+    for kind in ("submitted", "autograded", "feedback"):
+        src = tmp / kind / student / assignment
+        if src.is_dir():
+            dst = course / kind / student / assignment
+            if dst.exists():
+                shutil.rmtree(dst)
+            shutil.copytree(src, dst)
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(
+        prog="scripts/grade", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=("Submissions: PATH/STUDENT/ASSIGNMENT/*.ipynb or PATH/STUDENT/*.ipynb.\n"
+                "Outputs in the course folder: the gradebook, autograded/, feedback/STUDENT/"
+                "ASSIGNMENT/*.html and grades.csv.\nExit status 1 when any student could not "
+                "be graded (after grading all the others).\nDesign: docs/grading.md."))
+    parser.add_argument("assignment")
+    parser.add_argument("--submissions", required=True, type=Path, help="folder of submissions")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="students graded at once")
+    parser.add_argument("--course", type=Path, default=Path.cwd(),
+                        help="the nbgrader course folder (default: the current folder)")
+    parser.add_argument("--image", default=os.environ.get("MATCHBOX_GRADE_IMAGE", "matchbox:latest"))
+    parser.add_argument("--cell-timeout", type=int, default=None,
+                        help="seconds per cell (default: the course's Execute.timeout, else 300)")
+    parser.add_argument("--notebook-timeout", type=int, default=900, help="seconds per notebook")
+    parser.add_argument("--memory", default="2g", help="kernel memory limit (docker --memory)")
+    parser.add_argument("--cpus", type=float, default=1.0, help="kernel CPUs (docker --cpus)")
+    parser.add_argument("--pids", type=int, default=256, help="kernel process limit")
+    parser.add_argument("--max-output-bytes", type=int, default=1_000_000, help="per cell")
+    parser.add_argument("--max-lines", type=int, default=1000, help="output lines per cell")
+    parser.add_argument("--csv", type=Path, default=None, help="default: COURSE/grades.csv")
+    return parser.parse_args(argv)
+
+
+def cell_timeout(course):
+    """Execute.timeout from the course's nbgrader_config.py (300 if unset)."""
+    code = ("from nbgrader.apps.baseapp import NbGrader; a = NbGrader(); a.load_config_file(); "
+            "print(a.config.Execute.get('timeout', 300))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=course, capture_output=True, text=True)
+    try:
+        return int(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return 300
+
+
+def main(argv=None):
+    args = parse(argv)
+    course = args.course.resolve()
+    log = lambda message: print(f"grade: {message}", file=sys.stderr, flush=True)  # noqa: E731
+    source, db_url = course_config(course)
+    if not (course / source / args.assignment).is_dir():
+        raise SystemExit(f"grade: no {source}/{args.assignment} in {course}")
+    if not args.submissions.is_dir():
+        raise SystemExit(f"grade: {args.submissions} is not a folder")
+    ensure_assignment(course, source, db_url, args.assignment, log)
+    db_path = Path(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else None
+    if db_path is None or not db_path.is_absolute():
+        db_path = course / (db_path or "gradebook.db")
+    run_label = uuid.uuid4().hex[:12]
+    options = dict(cell_timeout=args.cell_timeout or cell_timeout(course),
+                   max_output_bytes=args.max_output_bytes, max_lines=args.max_lines,
+                   image=args.image, memory=args.memory, cpus=args.cpus, pids=args.pids,
+                   wall_s=args.notebook_timeout, run_label=run_label)
+    students = find_submissions(args.submissions, args.assignment)
+    log(f"{len(students)} students, {args.jobs} at a time, kernels in {args.image}")
+    started = time.monotonic()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="matchbox-grade-") as work, \
+            ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(grade_one, student, folder, args.assignment, course, source,
+                               db_path, options, work): student
+                   for student, folder in students.items()}
+        try:
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as problem:  # noqa: BLE001  (one student must not stop the rest)
+                    result = {"student": futures[future], "error": f"grader error: {problem!r}"}
+                if "error" not in result:
+                    merge(result, args.assignment, course, db_url)
+                log(f"{result['student']}: " + (result.get("error") or
+                    f"{result['score']:g}/{result['max_score']:g}") +
+                    f" ({result.get('seconds', 0):.0f} s)")
+                results.append(result)
+        finally:
+            leftovers = subprocess.run(["docker", "ps", "-aq", "--filter",
+                                        f"label=matchbox-grader={run_label}"],
+                                       capture_output=True, text=True).stdout.split()
+            if leftovers:
+                subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+    csv = (args.csv or course / "grades.csv").resolve()
+    status, output = nbgrader(["export", f"--to={csv}"], cwd=course, timeout=300)
+    if status != 0:
+        log(f"nbgrader export failed:\n{output[-2000:]}")
+    print_table(sorted(results, key=lambda r: r["student"]))
+    failed = [r for r in results if "error" in r]
+    log(f"{len(results) - len(failed)} graded, {len(failed)} failed in "
+        f"{time.monotonic() - started:.0f} s; grades in {csv}")
+    return 1 if failed or status != 0 else 0
+
+
+def print_table(results):
+    width = max([len("student")] + [len(r["student"]) for r in results])
+    print(f"{'student':<{width}}  result")
+    for r in results:
+        if "error" in r:
+            print(f"{r['student']:<{width}}  FAILED: {r['error']}")
+        else:
+            note = f"  ({r['note']})" if r.get("note") else ""
+            print(f"{r['student']:<{width}}  {r['score']:g}/{r['max_score']:g}{note}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The sandbox: a jupyter_client kernel manager whose kernel is a `docker run` of the workshop image.
+
+nbgrader's autograde executes each notebook with nbclient; nbclient starts a kernel through
+a kernel manager. SandboxKernelManager starts that kernel as
+
+    docker run --rm --network none --memory M --cpus C --pids-limit P --read-only
+        --tmpfs /tmp --user 1000:100 --cap-drop ALL --security-opt no-new-privileges
+        -v IPC:IPC -v WORKDIR:/home/jovyan/work IMAGE
+        timeout -s KILL WALL python -m ipykernel_launcher -f IPC/kernel.json
+
+and talks to it over ZMQ `ipc` (Unix domain) sockets in IPC, a fresh private folder mounted at
+the same path inside and outside. The kernel sees only its own notebook's folder (the
+autograded copy of the submission), never the course, the gradebook or the source notebooks.
+
+nbgrader's Execute preprocessor passes kernel_manager_class=AsyncKernelManager to nbclient as
+a keyword, which beats any configuration, so SandboxExecute (put in place of Execute in
+Autograde.autograde_preprocessors) passes ours instead. It also caps each cell's output in
+bytes while it arrives (LimitOutput only counts lines, after everything was held in memory).
+"""
+
+import asyncio
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+
+from jupyter_client.manager import AsyncKernelManager
+from nbgrader.preprocessors import Execute
+from traitlets import Float, Integer, Unicode
+
+LABEL = "matchbox-grader"
+WORKDIR = "/home/jovyan/work"
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel in a throw-away container: no network, bounded memory, CPU, processes, time."""
+
+    image = Unicode("matchbox:latest", help="workshop image the kernel runs in").tag(config=True)
+    memory = Unicode("2g", help="docker --memory (and --memory-swap: no swap)").tag(config=True)
+    cpus = Float(1.0, help="docker --cpus").tag(config=True)
+    pids = Integer(256, help="docker --pids-limit").tag(config=True)
+    tmpfs_size = Unicode("256m", help="size of the writable /tmp").tag(config=True)
+    wall_s = Integer(900, help="seconds the kernel (one notebook) may live").tag(config=True)
+    run_label = Unicode("", help="value of the matchbox-grader label, to find leftovers").tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.ipc_dir = tempfile.mkdtemp(prefix="matchbox-ipc-")
+        os.chmod(self.ipc_dir, 0o777)  # the kernel (uid 1000) creates its sockets here
+        self.container = f"matchbox-kernel-{uuid.uuid4().hex[:12]}"
+        self.transport = "ipc"
+        self.connection_file = os.path.join(self.ipc_dir, "kernel.json")
+        self.ip = os.path.join(self.ipc_dir, "k")
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        # the kernel runs as uid 1000: let it read the key (the folder is this kernel's alone)
+        if os.geteuid() == 0:
+            os.chown(self.connection_file, 1000, 100)
+        else:
+            os.chmod(self.connection_file, 0o644)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cwd = (self._launch_args or {}).get("cwd") or os.getcwd()
+        try:
+            os.chmod(cwd, 0o777)  # only the kernel's own folder is writable to it
+        except OSError:
+            pass
+        return [
+            "docker", "run", "--rm", "--interactive", "--name", self.container,
+            "--label", f"{LABEL}={self.run_label or 'adhoc'}",
+            "--network", "none",
+            "--memory", self.memory, "--memory-swap", self.memory,
+            "--cpus", str(self.cpus), "--pids-limit", str(self.pids),
+            "--read-only", "--tmpfs", f"/tmp:rw,nosuid,nodev,size={self.tmpfs_size}",
+            "--tmpfs", "/home/jovyan/.local:rw,nosuid,nodev,size=16m",
+            "--user", "1000:100", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+            "--ulimit", "core=0",
+            "-e", "MPLBACKEND=Agg", "-e", "IPYTHONDIR=/tmp/ipython", "-e", "NBGRADER_EXECUTION=autograde",
+            "-v", f"{self.ipc_dir}:{self.ipc_dir}",
+            "-v", f"{cwd}:{WORKDIR}", "-w", WORKDIR,
+            self.image,
+            "sh", "-c", 'umask 000; exec timeout -s KILL "$0" python -m ipykernel_launcher '
+                        '-f "$1" --HistoryManager.hist_file=:memory:',
+            str(self.wall_s), self.connection_file,
+        ]
+
+    def _remove_container(self):
+        subprocess.run(["docker", "rm", "-f", self.container], capture_output=True, timeout=60)
+
+    async def _async_kill_kernel(self, restart=False):
+        await asyncio.get_running_loop().run_in_executor(None, self._remove_container)
+        await super()._async_kill_kernel(restart=restart)
+
+    async def _async_send_kernel_sigterm(self, restart=False):
+        await asyncio.get_running_loop().run_in_executor(None, self._remove_container)
+        await super()._async_send_kernel_sigterm(restart=restart)
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        await asyncio.get_running_loop().run_in_executor(None, self._remove_container)
+        shutil.rmtree(self.ipc_dir, ignore_errors=True)
+
+
+class SandboxExecute(Execute):
+    """nbgrader's Execute with the sandboxed kernel and a byte cap on each cell's output."""
+
+    max_output_bytes = Integer(
+        1_000_000, help="bytes of output kept per cell; the rest is dropped").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxKernelManager
+        super().__init__(*args, **kwargs)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep a cell's outputs under max_output_bytes; beyond it, one truncation notice."""
+        content = msg.get("content", {})
+        size = sum(len(str(v)) for v in (content.get("text"), content.get("data"),
+                                         content.get("traceback")) if v)
+        used = self._bytes_used.get(cell_index, 0)
+        if used >= self.max_output_bytes:
+            return None
+        if used + size > self.max_output_bytes:
+            self._bytes_used[cell_index] = self.max_output_bytes
+            from nbformat.v4 import new_output
+            notice = new_output("stream", name="stderr",
+                                text=f"... output truncated: over {self.max_output_bytes} bytes ...\n")
+            outs.append(notice)
+            return notice
+        self._bytes_used[cell_index] = used + size
+        return super().output(outs, msg, display_id, cell_index)
+
+    @property
+    def _bytes_used(self):
+        if not hasattr(self, "_matchbox_bytes"):
+            self._matchbox_bytes = {}
+        return self._matchbox_bytes

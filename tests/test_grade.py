@@ -1,0 +1,174 @@
+"""scripts/grade: sandboxed nbgrader autograde, real containers of the workshop image.
+
+One grading run (-j 2) of 00-welcome over honest and crafted submissions in a temporary copy
+of the course; each gets its asserted outcome, the grader survives, exits 1 because some
+students could not be graded, and the course loses nothing. A second run checks that a
+manual grade survives re-grading.
+"""
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from course_helpers import HANDSON, ROOT, SOLUTIONS, load, meta, submission
+
+ASSIGNMENT = "00-welcome"
+NAME = "00-welcome.ipynb"
+GRADE = ROOT / "scripts" / "grade"
+FULL = 8  # test_standardize 3 + test_select_digit 2 + test_chain_shape 3
+
+
+def answer_index(nb, grade_id):
+    return next(i for i, cell in enumerate(nb["cells"]) if meta(cell).get("grade_id") == grade_id)
+
+
+def crafted(course):
+    """{student: notebook JSON text, or None for an empty folder}."""
+    student_nb, solution_nb = load(HANDSON / ASSIGNMENT / NAME), load(SOLUTIONS / ASSIGNMENT / NAME)
+    solved = submission(student_nb, solution_nb)
+    dump = lambda nb: json.dumps(nb, indent=1)  # noqa: E731
+    out = {"solved": dump(solved), "untouched": dump(student_nb)}
+
+    nb = json.loads(dump(solved))  # the chain_shape test deleted: restored from the source
+    del nb["cells"][answer_index(nb, "test_chain_shape")]
+    out["deleted_test"] = dump(nb)
+
+    nb = submission(student_nb, solution_nb, stubs={"chain_shape"})  # test edited to pass: overwritten
+    nb["cells"][answer_index(nb, "test_chain_shape")]["source"] = "pass\n"
+    out["edited_test"] = dump(nb)
+
+    nb = json.loads(dump(solved))  # snooping: any leak leaves standardize undefined
+    cell = nb["cells"][answer_index(nb, "standardize")]
+    cell["source"] = (
+        "import os, socket\n"
+        f"_secrets = [{str(course / 'gradebook.db')!r}, {str(course / 'solutions')!r},\n"
+        "            '../gradebook.db', '../../gradebook.db', '../../../gradebook.db',\n"
+        "            '../../../source', '/srv/nbgrader/exchange/x']\n"
+        "_leaks = [p for p in _secrets if os.path.exists(p)]\n"
+        "try:\n"
+        "    socket.create_connection(('1.1.1.1', 53), timeout=3).close()\n"
+        "    _leaks.append('network')\n"
+        "except OSError:\n"
+        "    pass\n"
+        "print('leaks:', _leaks)\n" + cell["source"] + "\nif _leaks:\n    del standardize\n")
+    out["snoop"] = dump(nb)
+
+    nb = json.loads(dump(solved))  # an endless loop in one answer: that cell times out
+    cell = nb["cells"][answer_index(nb, "select_digit")]
+    cell["source"] = "while True:\n    pass\n" + cell["source"]
+    out["loop"] = dump(nb)
+
+    out["invalid"] = "{ this is not a notebook"
+    out["empty"] = None
+    return out
+
+
+def run_grade(course, submissions, *extra, timeout=600):
+    env = dict(os.environ, MATCHBOX_GRADE_PYTHON=sys.executable)
+    return subprocess.run([str(GRADE), ASSIGNMENT, "--submissions", str(submissions),
+                           "--course", str(course), *extra], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def gradebook_scores(db):
+    code = ("import json, sys\nfrom nbgrader.api import Gradebook\n"
+            "with Gradebook(sys.argv[1]) as gb:\n"
+            "    out = {}\n"
+            "    for s in gb.find_assignment(sys.argv[2]).submissions:\n"
+            "        out[s.student.id] = {'score': s.score, 'grades': {g.name: [g.auto_score, g.manual_score]"
+            " for nb in s.notebooks for g in nb.grades}}\n"
+            "    print(json.dumps(out))\n")
+    done = subprocess.run([sys.executable, "-c", code, f"sqlite:///{db}", ASSIGNMENT],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def digest(top):
+    return {str(p.relative_to(top)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(top.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(image, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grade")
+    course = tmp / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(SOLUTIONS / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    submissions = tmp / "submissions"
+    for student, content in crafted(course).items():
+        folder = submissions / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        if content is not None:
+            (folder / NAME).write_text(content, encoding="utf-8")
+    before = digest(course / "solutions")
+    done = run_grade(course, submissions, "-j", "2", "--image", image, "--cell-timeout", "60",
+                     "--notebook-timeout", "300")
+    return {"course": course, "submissions": submissions, "done": done, "before": before}
+
+
+def table(done):
+    rows = {}
+    for line in done.stdout.splitlines()[1:]:
+        student, _, result = line.partition(" ")
+        rows[student] = result.strip()
+    return rows
+
+
+EXPECTED = {"solved": "8/8", "untouched": "0/8", "deleted_test": "8/8", "edited_test": "5/8",
+            "snoop": "8/8", "loop": "6/8"}
+FAILED = {"invalid": "not a valid notebook", "empty": "no notebook submitted"}
+
+
+def test_exit_status_and_table(graded):
+    done = graded["done"]
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = table(done)
+    assert set(rows) == set(EXPECTED) | set(FAILED), done.stdout + done.stderr
+    for student, score in EXPECTED.items():
+        assert rows[student] == score, (student, done.stdout, done.stderr[-4000:])
+    for student, reason in FAILED.items():
+        assert rows[student].startswith("FAILED") and reason in rows[student], rows[student]
+
+
+def test_gradebook_csv_and_feedback(graded):
+    course = graded["course"]
+    scores = gradebook_scores(course / "gradebook.db")
+    assert {s: f"{v['score']:g}/{FULL}" for s, v in scores.items()} == EXPECTED
+    with open(course / "grades.csv", newline="") as f:
+        rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    assert {s: rows[s] for s in EXPECTED} == {s: float(v.split("/")[0]) for s, v in EXPECTED.items()}
+    for student in EXPECTED:
+        assert (course / "feedback" / student / ASSIGNMENT / "00-welcome.html").is_file()
+        assert (course / "autograded" / student / ASSIGNMENT / NAME).is_file()
+
+
+def test_course_untouched(graded):
+    course = graded["course"]
+    assert digest(course / "solutions") == graded["before"]
+    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=matchbox-grader"],
+                               capture_output=True, text=True).stdout.split()
+    assert not leftovers
+
+
+def test_manual_grade_survives_regrade(graded, image):
+    course = graded["course"]
+    code = ("import sys\nfrom nbgrader.api import Gradebook\n"
+            "with Gradebook(sys.argv[1]) as gb:\n"
+            "    g = gb.find_grade('test_chain_shape', '00-welcome', '00-welcome', 'untouched')\n"
+            "    g.manual_score = 2.5\n    gb.db.commit()\n")
+    subprocess.run([sys.executable, "-c", code, f"sqlite:///{course / 'gradebook.db'}"], check=True)
+    only = graded["submissions"].parent / "again"
+    shutil.copytree(graded["submissions"] / "untouched", only / "untouched")
+    done = run_grade(course, only, "--image", image, "--notebook-timeout", "300")
+    assert done.returncode == 0, done.stdout + done.stderr
+    scores = gradebook_scores(course / "gradebook.db")
+    assert scores["untouched"]["grades"]["test_chain_shape"] == [0.0, 2.5]
+    assert scores["untouched"]["score"] == 2.5
+    assert scores["solved"]["score"] == FULL

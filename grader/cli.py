@@ -32,10 +32,16 @@ from grader.sandbox import SandboxExecute
 from nbgrader.preprocessors import (IgnorePattern, LimitOutput, SaveAutoGrades,
                                     AssignLatePenalties, CheckCellMetadata)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern, ClearMetadataPreprocessor,
+from grader.feedback import HideHiddenTests, SafeOutputs
+from nbgrader.preprocessors import GetGrades
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+c.Autograde.autograde_preprocessors = [SandboxExecute, SafeOutputs, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadata]
 c.OverwriteCells.add_missing_cells = True
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SafeOutputs,
+                                    CSSHTMLHeaderPreprocessor]
+c.HTMLExporter.sanitize_html = True
 c.Execute.timeout = {cell_timeout}
 c.SandboxExecute.timeout = {cell_timeout}
 c.SandboxExecute.max_output_bytes = {max_output_bytes}
@@ -125,6 +131,14 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
     shutil.copytree(folder, dest, ignore=shutil.ignore_patterns(*CLUTTER))
     expected = {p.name for p in (course / source / assignment).glob("*.ipynb")}
     missing = sorted(expected - {p.name for p in notebooks})
+    extra = sorted({p.name for p in notebooks} - expected)
+    if len(missing) == 1 and len(extra) == 1:  # "01-matchbox (1).ipynb" from a browser download
+        (dest / extra[0]).rename(dest / missing[0])
+        result["note"] = f"graded {extra[0]} as {missing[0]}"
+        missing = []
+    elif missing and len(missing) == len(expected):
+        result["error"] = "none of the notebooks " + ", ".join(sorted(expected)) + " submitted"
+        return result
     for path in notebooks:
         try:
             json.loads(path.read_text(encoding="utf-8"))
@@ -144,13 +158,17 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
         if status != 0:
             result["error"] = "generate_feedback failed: " + reason(output)
     if missing and "error" not in result:
-        result["note"] = "missing " + ", ".join(missing)
+        result["note"] = "missing " + ", ".join(missing) + " (scored 0)"
     result["seconds"] = time.monotonic() - started
     return result
 
 
 def reason(output):
     """The most telling line of an nbgrader log."""
+    if "DeadKernelError" in output or "Kernel died" in output:
+        return "kernel died (a crash, an exit, or over the memory limit)"
+    if "[killed after" in output:
+        return "over the time limit"
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     for marker in ("[ERROR]", "Error", "error"):
         picked = [line for line in lines if marker in line]

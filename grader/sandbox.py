@@ -25,6 +25,8 @@ import subprocess
 import tempfile
 import uuid
 
+import zmq
+
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, Unicode
@@ -42,6 +44,8 @@ class SandboxKernelManager(AsyncKernelManager):
     pids = Integer(256, help="docker --pids-limit").tag(config=True)
     tmpfs_size = Unicode("256m", help="size of the writable /tmp").tag(config=True)
     wall_s = Integer(900, help="seconds the kernel (one notebook) may live").tag(config=True)
+    max_message_bytes = Integer(
+        64_000_000, help="largest ZMQ message accepted from the kernel (bigger: dropped)").tag(config=True)
     run_label = Unicode("", help="value of the matchbox-grader label, to find leftovers").tag(config=True)
 
     def __init__(self, **kwargs):
@@ -85,6 +89,12 @@ class SandboxKernelManager(AsyncKernelManager):
                         '-f "$1" --HistoryManager.hist_file=:memory:',
             str(self.wall_s), self.connection_file,
         ]
+
+    def client(self, **kwargs):
+        """The client, its sockets refusing messages over max_message_bytes (a 1 GB print)."""
+        kc = super().client(**kwargs)
+        kc.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        return kc
 
     def _remove_container(self):
         subprocess.run(["docker", "rm", "-f", self.container], capture_output=True, timeout=60)

@@ -64,6 +64,38 @@ def crafted(course):
     cell["source"] = "while True:\n    pass\n" + cell["source"]
     out["loop"] = dump(nb)
 
+    def inject(grade_id, code, base=solved):
+        nb = json.loads(dump(base))
+        cell = nb["cells"][answer_index(nb, grade_id)]
+        cell["source"] = code + "\n" + cell["source"]
+        return nb
+
+    out["exit"] = dump(inject("chain_shape", "import os; os._exit(1)"))
+    out["segfault"] = dump(inject("chain_shape", "import ctypes; ctypes.string_at(0)"))
+    out["membomb"] = dump(inject("chain_shape", "_hog = [b'x' * 2**28 for _ in range(40)]"))
+    out["bigline"] = dump(inject("chain_shape", "print('x' * 10**9)"))
+
+    nb = submission(student_nb, solution_nb, stubs={"chain_shape"})  # test cell made markdown
+    cell = nb["cells"][answer_index(nb, "test_chain_shape")]
+    cell.update(cell_type="markdown", source="nothing to test")
+    cell.pop("outputs", None), cell.pop("execution_count", None)
+    out["celltype"] = dump(nb)
+
+    nb = json.loads(dump(solved))  # another kernel asked for: nbgrader restores the kernelspec
+    nb["metadata"]["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
+    out["kernelspec"] = dump(nb)
+
+    # an impostor that equals anything passes the visible asserts, not the hidden tests
+    impostor = ("class _Anything(tuple):\n    def __eq__(self, other):\n        return True\n"
+                "    __hash__ = tuple.__hash__\n"
+                "def chain_shape(shapes):\n"
+                "    ok = all(a[1] == b[0] for a, b in zip(shapes, shapes[1:]))\n"
+                "    return _Anything() if ok else None\n")
+    nb = json.loads(dump(solved))
+    nb["cells"][answer_index(nb, "chain_shape")]["source"] = impostor
+    out["impostor"] = dump(nb)
+
+    out["renamed"] = ("00-welcome (1).ipynb", dump(solved))
     out["invalid"] = "{ this is not a notebook"
     out["empty"] = None
     return out
@@ -105,11 +137,12 @@ def graded(image, tmp_path_factory):
     for student, content in crafted(course).items():
         folder = submissions / student / ASSIGNMENT
         folder.mkdir(parents=True)
+        name, content = content if isinstance(content, tuple) else (NAME, content)
         if content is not None:
-            (folder / NAME).write_text(content, encoding="utf-8")
+            (folder / name).write_text(content, encoding="utf-8")
     before = digest(course / "solutions")
     done = run_grade(course, submissions, "-j", "2", "--image", image, "--cell-timeout", "60",
-                     "--notebook-timeout", "300")
+                     "--notebook-timeout", "300", "--memory", "1g", timeout=1200)
     return {"course": course, "submissions": submissions, "done": done, "before": before}
 
 
@@ -122,8 +155,11 @@ def table(done):
 
 
 EXPECTED = {"solved": "8/8", "untouched": "0/8", "deleted_test": "8/8", "edited_test": "5/8",
-            "snoop": "8/8", "loop": "6/8"}
-FAILED = {"invalid": "not a valid notebook", "empty": "no notebook submitted"}
+            "snoop": "8/8", "loop": "6/8", "celltype": "5/8", "kernelspec": "8/8",
+            "impostor": "5/8", "renamed": "8/8  (graded 00-welcome (1).ipynb as 00-welcome.ipynb)"}
+DIED = "kernel died"
+FAILED = {"invalid": "not a valid notebook", "empty": "no notebook submitted", "exit": DIED,
+          "segfault": DIED, "membomb": DIED, "bigline": DIED}
 
 
 def test_exit_status_and_table(graded):
@@ -140,13 +176,18 @@ def test_exit_status_and_table(graded):
 def test_gradebook_csv_and_feedback(graded):
     course = graded["course"]
     scores = gradebook_scores(course / "gradebook.db")
-    assert {s: f"{v['score']:g}/{FULL}" for s, v in scores.items()} == EXPECTED
+    assert {s: f"{v['score']:g}/{FULL}" for s, v in scores.items()} == {
+        s: v.split()[0] for s, v in EXPECTED.items()}
     with open(course / "grades.csv", newline="") as f:
         rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
     assert {s: rows[s] for s in EXPECTED} == {s: float(v.split("/")[0]) for s, v in EXPECTED.items()}
+    assert set(rows) == set(EXPECTED)  # the failed ones have no row: they were never graded
     for student in EXPECTED:
         assert (course / "feedback" / student / ASSIGNMENT / "00-welcome.html").is_file()
         assert (course / "autograded" / student / ASSIGNMENT / NAME).is_file()
+        html = (course / "feedback" / student / ASSIGNMENT / "00-welcome.html").read_text()
+        assert "HIDDEN TESTS" not in html and "def is_shape" not in html  # hidden tests hidden
+        assert "hidden tests: not shown" in html and "Tests for chain_shape (3 points)" in html
 
 
 def test_course_untouched(graded):

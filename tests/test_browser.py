@@ -1,5 +1,6 @@
 """A participant in a real browser: headless Chromium (Debian's) driven by Playwright."""
 
+import re
 import shutil
 
 import pytest
@@ -41,7 +42,8 @@ def test_participant_logs_in_opens_welcome_and_runs_a_cell(start_lab, page):
 
     cell = page.locator(".jp-Notebook .jp-CodeCell").first
     expect(cell).to_be_visible(timeout=60_000)
-    expect(page.locator(".jp-Notebook-ExecutionIndicator, .jp-KernelStatus")).to_be_visible(timeout=60_000)
+    # Run only once the kernel is up: before that, JupyterLab answers Shift+Enter with "Select Kernel".
+    expect(page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle"))).to_be_visible(timeout=90_000)
     cell.locator(".jp-InputPrompt").click()  # select it in command mode
     page.keyboard.press("Shift+Enter")
     executed = page.locator(".jp-InputPrompt", has_text="[1]")

@@ -122,3 +122,27 @@ USER ${NB_UID}
 WORKDIR /home/${NB_USER}/work
 # Warm the per-user caches: matplotlib's font list, and the dataset checksums (verified once).
 RUN python -c 'import matplotlib.pyplot' && python -m matchbox.data verify
+
+# ---------------------------------------------------------------------------------------------
+# instructor: the lab plus the course (solutions/ with hidden tests, the gradebook) and
+# nbgrader's formgrader for manual grading; same login as the lab. The work folder is the course
+# root. Build: docker build --target instructor -t matchbox:instructor .   (docs/grading.md)
+FROM lab AS instructor
+ARG NB_UID=1000
+USER root
+RUN jupyter labextension enable --level=sys_prefix \
+        @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment @jupyter/nbgrader:course-list && \
+    jupyter server extension enable --sys-prefix \
+        nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list && \
+    rm -rf /opt/matchbox/handson && \
+    printf '%s\n' 'c.CourseDirectory.root = "/home/jovyan/work"' \
+        'c.CourseDirectory.source_directory, c.CourseDirectory.release_directory = "solutions", "handson"' \
+        >>/etc/jupyter/nbgrader_config.py
+# start-lab seeds the work folder from /opt/matchbox/handson: here, the whole course.
+COPY nbgrader_config.py /opt/matchbox/handson/
+COPY solutions/ /opt/matchbox/handson/solutions/
+COPY handson/ /opt/matchbox/handson/handson/
+USER ${NB_UID}
+
+# The default target stays the participant image (no solutions, no hidden tests).
+FROM lab AS participant

@@ -82,6 +82,36 @@ def course_config(course):
     return source, db_url
 
 
+ZIP_REGEXP = r"(?:.*/)?(?P<student_id>[^_/]+)_(?P<file_id>[^/]+\.ipynb)$"
+
+
+def collect_flat(path, assignment, course, source, regexp, work, log):
+    """A zip (from an LMS) or a flat folder of STUDENT_NOTEBOOK.ipynb files, sorted into
+    STUDENT/ASSIGNMENT/ by nbgrader zip_collect in a scratch course; returns its submitted/."""
+    scratch = Path(work) / "zip-collect"
+    archive = scratch / "downloaded" / assignment / "archive"
+    archive.mkdir(parents=True)
+    if path.is_file():
+        shutil.copy2(path, archive)
+    else:
+        for item in path.iterdir():
+            if item.is_file():
+                shutil.copy2(item, archive)
+    (scratch / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.release_directory = {str(course / source)!r}\n"
+        f"c.CourseDirectory.db_url = 'sqlite:///{scratch / 'scratch.db'}'\n"
+        f"c.FileNameCollectorPlugin.named_regexp = {regexp!r}\n"
+        "c.ZipCollectApp.strict = False\n")
+    status, output = nbgrader(["zip_collect", assignment, "--force"], cwd=scratch, timeout=600)
+    if status != 0:
+        raise SystemExit(f"grade: nbgrader zip_collect failed:\n{output[-3000:]}")
+    skipped = [line for line in output.splitlines() if "Skipped" in line]
+    for line in skipped:
+        log(line.strip())
+    return scratch / "submitted"
+
+
 def find_submissions(path, assignment):
     """{student: folder with that student's notebooks} from PATH/STUDENT/[ASSIGNMENT/]*.ipynb."""
     found = {}
@@ -235,7 +265,14 @@ def parse(argv):
                 "ASSIGNMENT/*.html and grades.csv.\nExit status 1 when any student could not "
                 "be graded (after grading all the others).\nDesign: docs/grading.md."))
     parser.add_argument("assignment")
-    parser.add_argument("--submissions", required=True, type=Path, help="folder of submissions")
+    parser.add_argument("--submissions", type=Path, default=None,
+                        help="STUDENT/ASSIGNMENT/*.ipynb folder, or a zip / flat folder of "
+                             "STUDENT_NOTEBOOK.ipynb files (nbgrader zip_collect)")
+    parser.add_argument("--from-exchange", action="store_true",
+                        help="collect the submissions from the nbgrader exchange instead")
+    parser.add_argument("--name-regexp", default=ZIP_REGEXP,
+                        help="file names in a zip or flat folder (named groups student_id, "
+                             "file_id); default %(default)s")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="students graded at once")
     parser.add_argument("--course", type=Path, default=Path.cwd(),
                         help="the nbgrader course folder (default: the current folder)")
@@ -252,6 +289,17 @@ def parse(argv):
     return parser.parse_args(argv)
 
 
+def from_exchange(assignment, course, work, log):
+    """nbgrader collect from the exchange into a scratch copy of the course; its submitted/."""
+    scratch = Path(work) / "exchange-collect"
+    scratch.mkdir()
+    shutil.copy2(course / "nbgrader_config.py", scratch)
+    status, output = nbgrader(["collect", assignment, "--update"], cwd=scratch, timeout=600)
+    if status != 0:
+        raise SystemExit(f"grade: nbgrader collect failed:\n{output[-3000:]}")
+    return scratch / "submitted"
+
+
 def cell_timeout(course):
     """Execute.timeout from the course's nbgrader_config.py (300 if unset)."""
     code = ("from nbgrader.apps.baseapp import NbGrader; a = NbGrader(); a.load_config_file(); "
@@ -265,13 +313,15 @@ def cell_timeout(course):
 
 def main(argv=None):
     args = parse(argv)
+    if (args.submissions is None) == (not args.from_exchange):
+        raise SystemExit("grade: give --submissions PATH or --from-exchange (one of them)")
     course = args.course.resolve()
     log = lambda message: print(f"grade: {message}", file=sys.stderr, flush=True)  # noqa: E731
     source, db_url = course_config(course)
     if not (course / source / args.assignment).is_dir():
         raise SystemExit(f"grade: no {source}/{args.assignment} in {course}")
-    if not args.submissions.is_dir():
-        raise SystemExit(f"grade: {args.submissions} is not a folder")
+    if args.submissions is not None and not args.submissions.exists():
+        raise SystemExit(f"grade: {args.submissions} does not exist")
     ensure_assignment(course, source, db_url, args.assignment, log)
     db_path = Path(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else None
     if db_path is None or not db_path.is_absolute():
@@ -281,12 +331,19 @@ def main(argv=None):
                    max_output_bytes=args.max_output_bytes, max_lines=args.max_lines,
                    image=args.image, memory=args.memory, cpus=args.cpus, pids=args.pids,
                    wall_s=args.notebook_timeout, run_label=run_label)
-    students = find_submissions(args.submissions, args.assignment)
-    log(f"{len(students)} students, {args.jobs} at a time, kernels in {args.image}")
     started = time.monotonic()
     results = []
     with tempfile.TemporaryDirectory(prefix="matchbox-grade-") as work, \
             ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        submissions = args.submissions.resolve()
+        if args.from_exchange:
+            submissions = from_exchange(args.assignment, course, work, log)
+        elif submissions.is_file() or any(p.is_file() and p.suffix in (".zip", ".ipynb")
+                                          for p in submissions.iterdir()):
+            submissions = collect_flat(submissions, args.assignment, course, source,
+                                       args.name_regexp, work, log)
+        students = find_submissions(submissions, args.assignment) if submissions.is_dir() else {}
+        log(f"{len(students)} students, {args.jobs} at a time, kernels in {args.image}")
         futures = {pool.submit(grade_one, student, folder, args.assignment, course, source,
                                db_path, options, work): student
                    for student, folder in students.items()}
@@ -316,7 +373,9 @@ def main(argv=None):
     failed = [r for r in results if "error" in r]
     log(f"{len(results) - len(failed)} graded, {len(failed)} failed in "
         f"{time.monotonic() - started:.0f} s; grades in {csv}")
-    return 1 if failed or status != 0 else 0
+    if not results:
+        log("no submissions found")
+    return 1 if failed or status != 0 or not results else 0
 
 
 def print_table(results):

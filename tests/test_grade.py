@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from course_helpers import HANDSON, ROOT, SOLUTIONS, load, meta, submission
+from course_helpers import HANDSON, ROOT, SOLUTIONS, load, meta, submission, text
 
 ASSIGNMENT = "00-welcome"
 NAME = "00-welcome.ipynb"
@@ -213,3 +213,111 @@ def test_manual_grade_survives_regrade(graded, image):
     assert scores["untouched"]["grades"]["test_chain_shape"] == [0.0, 2.5]
     assert scores["untouched"]["score"] == 2.5
     assert scores["solved"]["score"] == FULL
+
+
+def test_zip_from_an_lms(image, tmp_path):
+    """A zip of STUDENT_NOTEBOOK.ipynb files goes through nbgrader zip_collect."""
+    import zipfile
+
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(SOLUTIONS / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    student_nb, solution_nb = load(HANDSON / ASSIGNMENT / NAME), load(SOLUTIONS / ASSIGNMENT / NAME)
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"course/ada_{NAME}", json.dumps(submission(student_nb, solution_nb)))
+        z.writestr("course/readme.txt", "not a submission")
+    done = run_grade(course, archive, "--image", image, "--notebook-timeout", "300")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert table(done) == {"ada": "8/8"}
+    assert (course / "feedback" / "ada" / ASSIGNMENT / "00-welcome.html").is_file()
+
+
+def test_participant_image_has_no_solutions(image):
+    """No hidden test and no solution line of any assignment is anywhere in the participant image."""
+    from course_helpers import assignments, notebooks, secret_lines
+
+    secret, visible = set(), set()
+    for assignment in assignments():
+        for path in notebooks(SOLUTIONS / assignment):
+            nb = load(path)
+            secret |= secret_lines(nb)
+            visible |= {line.strip() for cell in nb["cells"] for line in text(cell).splitlines()} - secret_lines(nb)
+    needles = {"BEGIN HIDDEN TESTS", "BEGIN SOLUTION"}
+    # lines no student notebook shows, as whole lines: in a notebook's JSON (escaped, ending
+    # its string) or in a plain file (ending its line)
+    for line in secret - visible:
+        if len(line) >= 30:
+            escaped = json.dumps(line)[1:-1]
+            needles |= {escaped + '\\n"', escaped + '"', line + "\n"}
+    script = ("import os, sys\nneedles = [n.encode() for n in sys.stdin.read().split('\\0') if n]\n"
+              "found = set()\n"
+              "for top in ('/home', '/opt/matchbox', '/srv', '/etc/jupyter', '/usr/local/bin', '/tmp'):\n"
+              "    for d, _, files in os.walk(top):\n"
+              "        for f in files:\n"
+              "            p = os.path.join(d, f)\n"
+              "            try:\n                data = open(p, 'rb').read()\n"
+              "            except OSError:\n                continue\n"
+              "            found |= {(p, n.decode()) for n in needles if n in data}\n"
+              "print(sorted(found))\n")
+    done = subprocess.run(["docker", "run", "--rm", "-i", "--network", "none", "--entrypoint",
+                           "python", image, "-c", script], input="\0".join(sorted(needles)),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout[:3000]
+
+
+def test_feedback_helpers():
+    """Hidden-test blocks become one notice; unsafe output types are reduced to text."""
+    from nbformat.v4 import new_code_cell, new_output
+
+    sys.path.insert(0, str(ROOT))
+    from grader.feedback import SafeOutputs, hide
+
+    source = "a = 1\n    ### BEGIN HIDDEN TESTS\n    assert secret\n    ### END HIDDEN TESTS\nb = 2"
+    assert hide(source) == "a = 1\n    # (hidden tests: not shown)\nb = 2"
+    cell = new_code_cell("x", outputs=[
+        new_output("display_data", data={"text/html": "<script>alert(1)</script>",
+                                         "application/javascript": "alert(1)",
+                                         "text/plain": "<IPython.core.display.HTML object>"}),
+        new_output("display_data", data={"image/svg+xml": "<svg onload='alert(1)'/>"}),
+        new_output("display_data", data={"image/png": "iVBORw0KGgo="})])
+    cell, _ = SafeOutputs().preprocess_cell(cell, {}, 0)
+    assert [sorted(o["data"]) for o in cell.outputs] == [["text/plain"], ["text/plain"], ["image/png"]]
+    assert "script" not in json.dumps(cell.outputs) and "onload" not in json.dumps(cell.outputs)
+
+
+def test_instructor_image_has_the_course_and_formgrader(image, tmp_path):
+    """The instructor target: the course in the work folder, the formgrader, login required."""
+    import time
+    import uuid
+
+    import requests
+
+    from conftest import IMAGE, Lab, docker
+
+    tag = IMAGE.replace(":", ":instructor-") if ":" in IMAGE else IMAGE + ":instructor"
+    build = docker("build", "--target", "instructor", "-t", tag, str(ROOT), check=False, timeout=1800)
+    assert build.returncode == 0, build.stderr[-3000:]
+    name = f"matchbox-test-{uuid.uuid4().hex[:8]}"
+    token = uuid.uuid4().hex
+    docker("run", "-d", "--name", name, "-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}", tag)
+    try:
+        port = docker("port", name, "8888/tcp").stdout.split(":")[-1].strip()
+        lab = Lab(name, int(port), token)
+        lab.wait_healthy()
+        assert lab.exec("test", "-f", f"/home/jovyan/work/solutions/{ASSIGNMENT}/{NAME}",
+                        check=False).returncode == 0
+        assert lab.exec("test", "-f", "/home/jovyan/work/nbgrader_config.py", check=False).returncode == 0
+        deadline = time.monotonic() + 30
+        while True:
+            page = lab.api("/formgrader")
+            if page.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert page.status_code == 200, page.text[:500]
+        anonymous = requests.get(lab.url + "/formgrader", timeout=10, allow_redirects=False)
+        assert anonymous.status_code in (302, 403), anonymous.status_code
+    finally:
+        docker("rm", "-f", name, check=False)

@@ -1,0 +1,90 @@
+"""JupyterHub for a room of participants: sign-up accounts, one container of the workshop image
+per participant (DockerSpawner), a named volume each, limits, an idle culler, a shared exchange.
+
+Everything a room needs to change comes from the environment (docker-compose.yml, docs/room.md).
+"""
+
+import os
+import secrets
+import sys
+
+from nativeauthenticator import NativeAuthenticator
+
+c = get_config()  # noqa: F821  (JupyterHub provides it)
+env = os.environ.get
+
+# Names of everything the hub creates in Docker: <prefix>-<user> containers, <prefix>-user-<user>
+# volumes, the <prefix>-exchange volume, and the <prefix> network (which compose creates).
+PREFIX = env("MATCHBOX_HUB_PREFIX", "matchbox-hub")
+ADMIN = env("MATCHBOX_HUB_ADMIN", "instructor")
+
+# ---- hub and proxy ---------------------------------------------------------------------------
+c.JupyterHub.bind_url = "http://:8000"
+c.JupyterHub.hub_bind_url = "http://0.0.0.0:8081"
+# Participant containers reach the hub by its compose service name on the shared network.
+c.JupyterHub.hub_connect_url = f"http://{env('MATCHBOX_HUB_HOSTNAME', 'hub')}:8081"
+c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/jupyterhub_cookie_secret"
+# Servers keep running when the hub restarts (docker compose restart hub): work is not interrupted.
+c.JupyterHub.cleanup_servers = False
+
+# ---- accounts --------------------------------------------------------------------------------
+
+
+class MatchboxAuthenticator(NativeAuthenticator):
+    """NativeAuthenticator whose admin account comes from the environment.
+
+    MATCHBOX_HUB_ADMIN_PASSWORD set: the admin's password is (re)set to it at every start.
+    Unset: on the first start a 43-character password is generated and printed once.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        password = os.environ.pop("MATCHBOX_HUB_ADMIN_PASSWORD", "")
+        if self.user_exists(ADMIN):
+            if password and not self.change_password(ADMIN, password):
+                sys.exit(f"matchbox-hub: MATCHBOX_HUB_ADMIN_PASSWORD is shorter than "
+                         f"{self.minimum_password_length} characters")
+            return
+        generated = not password
+        password = password or secrets.token_urlsafe(32)
+        if not self.create_user(ADMIN, password):
+            sys.exit(f"matchbox-hub: cannot create the admin {ADMIN!r} (password shorter than "
+                     f"{self.minimum_password_length} characters?)")
+        if generated:
+            print(f"matchbox-hub: admin {ADMIN!r} created; its password (shown only this once):\n"
+                  f"    {password}", flush=True)
+
+
+c.JupyterHub.authenticator_class = MatchboxAuthenticator
+c.Authenticator.admin_users = {ADMIN}
+# NativeAuthenticator itself refuses accounts the instructor has not approved.
+c.Authenticator.allow_all = True
+c.NativeAuthenticator.open_signup = False
+c.NativeAuthenticator.minimum_password_length = int(env("MATCHBOX_HUB_MIN_PASSWORD", "8"))
+c.NativeAuthenticator.check_common_password = True
+# Lockout: after this many failed logins for one account, it is refused for that many seconds.
+c.NativeAuthenticator.allowed_failed_logins = int(env("MATCHBOX_HUB_FAILED_LOGINS", "5"))
+c.NativeAuthenticator.seconds_before_next_try = int(env("MATCHBOX_HUB_LOCKOUT_SECONDS", "120"))
+
+# ---- participant containers ------------------------------------------------------------------
+c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
+c.DockerSpawner.image = env("MATCHBOX_HUB_USER_IMAGE", "matchbox-hub-user:latest")
+c.DockerSpawner.prefix = PREFIX
+c.DockerSpawner.network_name = env("MATCHBOX_HUB_NETWORK", PREFIX)
+c.DockerSpawner.use_internal_ip = True
+c.DockerSpawner.cmd = ["start-singleuser"]
+c.DockerSpawner.notebook_dir = "/home/jovyan/work"
+c.DockerSpawner.volumes = {
+    f"{PREFIX}-user-{{username}}": "/home/jovyan/work",
+}
+# Stopped servers' containers are removed; their volumes stay.
+c.DockerSpawner.remove = True
+c.DockerSpawner.environment = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+c.Spawner.default_url = "/lab"
+c.Spawner.mem_limit = env("MATCHBOX_HUB_MEM_LIMIT", "3G")
+c.Spawner.cpu_limit = float(env("MATCHBOX_HUB_CPU_LIMIT", "1"))
+c.Spawner.start_timeout = int(env("MATCHBOX_HUB_START_TIMEOUT", "180"))
+c.Spawner.http_timeout = int(env("MATCHBOX_HUB_START_TIMEOUT", "180"))
+# Many participants pressing "Start" at 9:00: let them all spawn at once.
+c.JupyterHub.concurrent_spawn_limit = int(env("MATCHBOX_HUB_CONCURRENT_SPAWNS", "40"))

@@ -95,6 +95,12 @@ def crafted(course):
     nb["cells"][answer_index(nb, "chain_shape")]["source"] = impostor
     out["impostor"] = dump(nb)
 
+    out["loud"] = dump(inject("chain_shape",  # 5 MB on one line, and script in an output
+        "print('y' * 5_000_000)\nfrom IPython.display import HTML, Javascript, display\n"
+        "_word = 'pw' + 'ned'\n"
+        "display(HTML(f'<script>document.title = \"{_word}\"</script>'))\n"
+        "display(Javascript(f'document.title = \"{_word}\"'))"))
+
     out["renamed"] = ("00-welcome (1).ipynb", dump(solved))
     out["invalid"] = "{ this is not a notebook"
     out["empty"] = None
@@ -156,7 +162,7 @@ def table(done):
 
 EXPECTED = {"solved": "8/8", "untouched": "0/8", "deleted_test": "8/8", "edited_test": "5/8",
             "snoop": "8/8", "loop": "6/8", "celltype": "5/8", "kernelspec": "8/8",
-            "impostor": "5/8", "renamed": "8/8  (graded 00-welcome (1).ipynb as 00-welcome.ipynb)"}
+            "impostor": "5/8", "loud": "8/8", "renamed": "8/8  (graded 00-welcome (1).ipynb as 00-welcome.ipynb)"}
 DIED = "kernel died"
 FAILED = {"invalid": "not a valid notebook", "empty": "no notebook submitted", "exit": DIED,
           "segfault": DIED, "membomb": DIED, "bigline": DIED}
@@ -188,6 +194,15 @@ def test_gradebook_csv_and_feedback(graded):
         html = (course / "feedback" / student / ASSIGNMENT / "00-welcome.html").read_text()
         assert "HIDDEN TESTS" not in html and "def is_shape" not in html  # hidden tests hidden
         assert "hidden tests: not shown" in html and "Tests for chain_shape (3 points)" in html
+
+
+def test_output_capped_and_inert(graded):
+    course = graded["course"]
+    autograded = course / "autograded" / "loud" / ASSIGNMENT / NAME
+    assert autograded.stat().st_size < 2_500_000  # 1 MB per cell kept of the 5 MB line
+    assert "output truncated" in autograded.read_text()
+    for path in (autograded, course / "feedback" / "loud" / ASSIGNMENT / "00-welcome.html"):
+        assert "pwned" not in path.read_text(), path
 
 
 def test_course_untouched(graded):

@@ -11,6 +11,7 @@ and the speed-up. Targets on 2 cores: one student's course <= 90 s, 30 students 
 """
 
 import argparse
+import csv
 import json
 import random
 import re
@@ -75,18 +76,24 @@ def main():
     parser.add_argument("--image", default="matchbox:latest")
     args = parser.parse_args()
     chosen = args.assignments or [a for a in assignments() if (HANDSON / a).is_dir()]
-    results = {}
+    results, grades = {}, {}
     for jobs in (1, args.jobs):
         with tempfile.TemporaryDirectory(prefix="matchbox-bench-") as tmp:
             tmp = Path(tmp)
             course = make_course(tmp, chosen)
             subs = make_submissions(tmp, chosen, args.students)
             results[jobs] = grade(course, subs, chosen, jobs, args.image)
+            with open(course / "grades.csv", newline="") as f:
+                grades[jobs] = sorted((r["assignment"], r["student_id"], r["score"])
+                                      for r in csv.DictReader(f))
         total, per = results[jobs]
         print(f"-j {jobs}: {total:.0f} s for {args.students} students x {len(chosen)} assignments; "
               f"per-student median {statistics.median(per.values()):.0f} s", flush=True)
     serial, parallel = results[1][0], results[args.jobs][0]
     print(f"speed-up with -j {args.jobs}: {serial / parallel:.2f}x  (assignments: {' '.join(chosen)})")
+    same = grades[1] == grades[args.jobs]
+    print(f"grades.csv identical serial and -j {args.jobs}: {'yes' if same else 'NO'} "
+          f"({len(grades[1])} rows)")
 
 
 if __name__ == "__main__":

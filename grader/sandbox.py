@@ -85,7 +85,11 @@ class SandboxKernelManager(AsyncKernelManager):
             "-v", f"{self.ipc_dir}:{self.ipc_dir}",
             "-v", f"{cwd}:{WORKDIR}", "-w", WORKDIR,
             self.image,
-            "sh", "-c", 'umask 000; exec timeout -s KILL "$0" python -m ipykernel_launcher '
+            # matplotlib wants a writable config folder: a copy of the image's warm font cache
+            "sh", "-c", 'umask 000; mkdir -p /tmp/matplotlib && '
+                        'cp /home/jovyan/.cache/matplotlib/* /tmp/matplotlib/ 2>/dev/null; '
+                        'export MPLCONFIGDIR=/tmp/matplotlib; '
+                        'exec timeout -s KILL "$0" python -m ipykernel_launcher '
                         '-f "$1" --HistoryManager.hist_file=:memory:',
             str(self.wall_s), self.connection_file,
         ]

@@ -55,9 +55,9 @@ c.SandboxKernelManager.run_label = {run_label!r}
 """
 
 
-def nbgrader(args, cwd, timeout):
+def nbgrader(args, cwd, timeout, **extra_env):
     """Run an nbgrader command (host side); (exit status or None on timeout, output)."""
-    env = dict(os.environ)
+    env = dict(os.environ, **extra_env)
     env.pop("NBGRADER_EXECUTION", None)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     try:
@@ -176,8 +176,10 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
             result["error"] = f"{path.name} is not a valid notebook ({type(problem).__name__})"
             return result
     limit = options["wall_s"] * max(1, len(expected)) + 120
+    scratch = tmp / "scratch"  # the kernels' ipc folders: removed with the run, whatever happens
+    scratch.mkdir()
     status, output = nbgrader(["autograde", assignment, "--student", student, "--force",
-                               "--create"], cwd=tmp, timeout=limit)
+                               "--create"], cwd=tmp, timeout=limit, TMPDIR=str(scratch))
     result["log"] = output
     if status != 0:
         result["error"] = "autograde failed: " + reason(output)

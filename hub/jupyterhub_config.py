@@ -82,9 +82,30 @@ c.DockerSpawner.volumes = {
 c.DockerSpawner.remove = True
 c.DockerSpawner.environment = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 c.Spawner.default_url = "/lab"
-c.Spawner.mem_limit = env("MATCHBOX_HUB_MEM_LIMIT", "3G")
+MEM_LIMIT = env("MATCHBOX_HUB_MEM_LIMIT", "3G")
+c.Spawner.mem_limit = MEM_LIMIT
+# No swap beyond the limit: past it the kernel is killed at once instead of thrashing the host.
+_units = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+_bytes = int(float(MEM_LIMIT[:-1]) * _units[MEM_LIMIT[-1]]) if MEM_LIMIT[-1] in _units else int(MEM_LIMIT)
+c.DockerSpawner.extra_host_config = {"memswap_limit": _bytes}
 c.Spawner.cpu_limit = float(env("MATCHBOX_HUB_CPU_LIMIT", "1"))
 c.Spawner.start_timeout = int(env("MATCHBOX_HUB_START_TIMEOUT", "180"))
 c.Spawner.http_timeout = int(env("MATCHBOX_HUB_START_TIMEOUT", "180"))
 # Many participants pressing "Start" at 9:00: let them all spawn at once.
 c.JupyterHub.concurrent_spawn_limit = int(env("MATCHBOX_HUB_CONCURRENT_SPAWNS", "40"))
+
+# ---- idle culler -----------------------------------------------------------------------------
+# Stops servers idle for MATCHBOX_HUB_CULL_TIMEOUT seconds (default 1 hour); the container goes,
+# the user's volume stays, and the next login starts a fresh container on the same work.
+CULL_TIMEOUT = int(env("MATCHBOX_HUB_CULL_TIMEOUT", "3600"))
+if CULL_TIMEOUT > 0:
+    c.JupyterHub.services = [{
+        "name": "idle-culler",
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={CULL_TIMEOUT}",
+                    f"--cull-every={env('MATCHBOX_HUB_CULL_EVERY', str(max(CULL_TIMEOUT // 6, 10)))}"],
+    }]
+    c.JupyterHub.load_roles = [{
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }]

@@ -1,0 +1,257 @@
+"""A REST + kernel-websocket client for the matchbox hub, and a load script built on it.
+
+    python tests/hub_load.py --url http://127.0.0.1:8000 --admin-password ... -n 10
+
+simulates N participants at once: sign up, approval by the instructor, login, spawn, a cell that
+loads MNIST; every step is asserted and timed. tests/test_hub.py uses it.
+Known problem (issue 6): with 10 at once, a few kernel websockets through the proxy stall.
+"""
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+import websocket
+
+
+class HubError(AssertionError):
+    pass
+
+
+class HubClient:
+    """One person's view of the hub: a requests session (cookies, xsrf) and, after login, a token."""
+
+    def __init__(self, url, name=None, password=None):
+        self.url, self.name, self.password = url.rstrip("/"), name, password
+        self.session = requests.Session()
+        self.token = None
+
+    # ---- accounts ------------------------------------------------------------------------------
+    def _xsrf(self, path):
+        self.session.get(self.url + path, timeout=30)
+        return self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get("_xsrf")
+
+    def signup(self):
+        """NativeAuthenticator's sign-up form; returns the page's message."""
+        xsrf = self._xsrf("/hub/signup")
+        r = self.session.post(self.url + "/hub/signup", timeout=30, data={
+            "_xsrf": xsrf, "username": self.name, "signup_password": self.password,
+            "signup_password_confirmation": self.password})
+        if r.status_code != 200:
+            raise HubError(f"sign-up of {self.name}: {r.status_code}")
+        return r.text
+
+    def login(self):
+        """Log in: the login form (as a browser; this is what creates the hub's user record on the
+        first login), then an API token from the REST API with username and password in the body.
+        Returns the token request's response: 201, or 403 when either step was refused."""
+        self.browser_login()
+        r = requests.post(f"{self.url}/hub/api/users/{self.name}/tokens", timeout=60,
+                          json={"auth": {"username": self.name, "password": self.password},
+                                "expires_in": 4 * 3600, "note": "matchbox hub_load"})
+        if r.status_code == 201:
+            self.token = r.json()["token"]
+        return r
+
+    def browser_login(self):
+        """Log in through the login form, as a browser does: the session gets the hub's cookie."""
+        xsrf = self._xsrf("/hub/login")
+        r = self.session.post(self.url + "/hub/login", timeout=60, allow_redirects=False, data={
+            "_xsrf": xsrf, "username": self.name, "password": self.password})
+        return r.status_code == 302 and "/login" not in r.headers.get("location", "")
+
+    def approve(self, name):
+        """The admin presses "Authorize" for a sign-up on /hub/authorize (needs browser_login)."""
+        def button():
+            page = self.session.get(self.url + "/hub/authorize", timeout=60)
+            if page.status_code != 200:
+                raise HubError(f"authorization area: {page.status_code}")
+            found = re.search(rf'href="[^"]*/authorize/{re.escape(name)}"[^>]*>\s*(\w+)', page.text)
+            if not found:
+                raise HubError(f"{name} is not in the authorization area")
+            return found.group(1)
+
+        if button() == "Authorize":
+            self.session.get(f"{self.url}/hub/authorize/{name}", timeout=60)
+        if button() != "Unauthorize":
+            raise HubError(f"{name} was not approved")
+
+    # ---- REST ----------------------------------------------------------------------------------
+    @property
+    def headers(self):
+        return {"Authorization": f"token {self.token}"}
+
+    def hub_get(self, path, **kwargs):
+        return requests.get(self.url + path, headers=self.headers, timeout=60, **kwargs)
+
+    def api(self, method, path, **kwargs):
+        return requests.request(method, f"{self.url}/hub/api{path}", headers=self.headers,
+                                timeout=60, **kwargs)
+
+    def server(self, method, path, user=None, **kwargs):
+        """A request to a single-user server through the proxy (user: someone else's, for 403s)."""
+        return requests.request(method, f"{self.url}/user/{user or self.name}{path}",
+                                headers=self.headers, timeout=60, **kwargs)
+
+    def spawn(self, limit=300):
+        """Ask for my server and wait until the hub says it is ready; returns the seconds."""
+        started = time.monotonic()
+        r = self.api("POST", f"/users/{self.name}/server")
+        if r.status_code not in (201, 202, 400):  # 400: already running
+            raise HubError(f"spawn of {self.name}: {r.status_code} {r.text}")
+        while time.monotonic() - started < limit:
+            model = self.api("GET", f"/users/{self.name}").json()
+            server = model.get("servers", {}).get("", {})
+            if server.get("ready"):
+                return time.monotonic() - started
+            if not model.get("pending") and not server:
+                raise HubError(f"spawn of {self.name} failed: {model}")
+            time.sleep(0.5)
+        raise HubError(f"{self.name}'s server not ready after {limit} s")
+
+    def stop(self, limit=120):
+        r = self.api("DELETE", f"/users/{self.name}/server")
+        if r.status_code not in (202, 204):
+            raise HubError(f"stop of {self.name}: {r.status_code} {r.text}")
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            if not self.api("GET", f"/users/{self.name}").json().get("servers"):
+                return
+            time.sleep(0.5)
+        raise HubError(f"{self.name}'s server did not stop")
+
+    # ---- kernels -------------------------------------------------------------------------------
+    def execute(self, code, kernel_id=None, limit=180):
+        """Run code in a kernel over the websocket; returns (reply status, stdout, error text).
+
+        reply status "dead" means the kernel died (or restarted) before replying."""
+        if kernel_id is None:
+            r = self.server("POST", "/api/kernels", json={"name": "python3"})
+            if r.status_code != 201:
+                raise HubError(f"kernel for {self.name}: {r.status_code} {r.text}")
+            kernel_id = r.json()["id"]
+        ws_url = self.url.replace("http", "ws", 1) + f"/user/{self.name}/api/kernels/{kernel_id}/channels"
+        ws = websocket.create_connection(ws_url, header=[f"Authorization: token {self.token}"],
+                                         timeout=60)
+        ws.settimeout(1)
+        session = uuid.uuid4().hex
+
+        def request(kind, content, channel="shell"):
+            msg_id = uuid.uuid4().hex
+            ws.send(json.dumps({
+                "header": {"msg_id": msg_id, "msg_type": kind, "username": self.name,
+                           "session": session, "version": "5.3"},
+                "parent_header": {}, "metadata": {}, "channel": channel, "buffers": [],
+                "content": content}))
+            return msg_id
+
+        def messages(deadline):
+            """Messages until the deadline; None once a second passes without one."""
+            while time.monotonic() < deadline:
+                try:
+                    yield json.loads(ws.recv())
+                except websocket.WebSocketTimeoutException:
+                    yield None
+
+        deadline = time.monotonic() + limit
+        stdout, error, status = [], "", None
+        try:
+            # Wait until the kernel answers kernel_info: requests sent before are lost.
+            info = request("kernel_info_request", {})
+            for msg in messages(deadline):
+                if msg is None:
+                    info = request("kernel_info_request", {})
+                elif msg.get("msg_type") == "kernel_info_reply":
+                    break
+            msg_id = request("execute_request", {
+                "code": code, "silent": False, "store_history": False, "user_expressions": {},
+                "allow_stdin": False, "stop_on_error": True})
+            for msg in messages(deadline):
+                if msg is None:
+                    continue
+                kind, content = msg.get("msg_type"), msg.get("content", {})
+                if kind == "status" and content.get("execution_state") in ("restarting", "dead"):
+                    return "dead", "".join(stdout), error
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if kind == "stream":
+                    stdout.append(content.get("text", ""))
+                elif kind == "error":
+                    error = f"{content.get('ename')}: {content.get('evalue')}"
+                elif kind == "execute_reply":
+                    status = content.get("status")
+                elif kind == "status" and content.get("execution_state") == "idle" and status:
+                    return status, "".join(stdout), error
+        except (websocket.WebSocketConnectionClosedException, ConnectionError):
+            return "dead", "".join(stdout), error
+        finally:
+            ws.close()
+        del info
+        raise HubError(f"no reply from {self.name}'s kernel in {limit} s")
+
+
+MNIST_CELL = ("from matchbox import load_mnist\n"
+              "(x, t), (x_test, t_test) = load_mnist()\n"
+              "print(x.shape[0], x_test.shape[0])")
+
+
+def participant(url, admin, name, password, log=print):
+    """One participant's morning: sign up, wait for approval, log in, spawn, load MNIST."""
+    timings = {}
+    me = HubClient(url, name, password)
+    t = time.monotonic()
+    me.signup()
+    if me.login().status_code != 403:
+        raise HubError(f"{name} could log in before approval")
+    admin.approve(name)
+    r = me.login()
+    if r.status_code != 201:
+        raise HubError(f"{name} cannot log in after approval: {r.status_code} {r.text}")
+    timings["account"] = time.monotonic() - t
+    timings["spawn"] = me.spawn()
+    t = time.monotonic()
+    status, out, error = me.execute(MNIST_CELL)
+    if status != "ok" or out.split() != ["60000", "10000"]:
+        raise HubError(f"{name}'s MNIST cell: {status} {out!r} {error}")
+    timings["mnist"] = time.monotonic() - t
+    log(f"{name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    return me, timings
+
+
+def run_room(url, admin_name, admin_password, n, prefix="p", log=print):
+    """N participants at once; returns their clients and timings (raises on the first failure)."""
+    admin = HubClient(url, admin_name, admin_password)
+    r = admin.login()
+    if r.status_code != 201:
+        raise HubError(f"admin login: {r.status_code} {r.text}")
+    names = [f"{prefix}{i:02d}" for i in range(n)]
+    with ThreadPoolExecutor(n) as pool:
+        futures = [pool.submit(participant, url, admin, name, f"pw-{uuid.uuid4().hex}", log)
+                   for name in names]
+        results = [f.result() for f in futures]
+    return admin, results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--admin", default="instructor")
+    parser.add_argument("--admin-password", required=True)
+    parser.add_argument("-n", type=int, default=10)
+    parser.add_argument("--prefix", default=f"load{uuid.uuid4().hex[:4]}-")
+    args = parser.parse_args()
+    started = time.monotonic()
+    _, results = run_room(args.url, args.admin, args.admin_password, args.n, args.prefix)
+    spawns = [t["spawn"] for _, t in results]
+    print(f"{args.n} participants ready and MNIST loaded in {time.monotonic() - started:.1f} s; "
+          f"spawn median {statistics.median(spawns):.1f} s, max {max(spawns):.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

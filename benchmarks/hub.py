@@ -1,0 +1,68 @@
+"""Hub figures: seconds from spawn request to ready for 1 and for N concurrent participants
+(median, max), and the hub container's memory. Starts its own hub with docker-compose.
+
+    python benchmarks/hub.py [-n 10] [--lab-image matchbox:latest]
+
+Target (issue 6) on 2 cores: all 10 ready within 60 s.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from conftest import docker  # noqa: E402
+from hub_load import HubClient  # noqa: E402
+from test_hub import ADMIN, Hub  # noqa: E402
+
+
+def account(hub, admin, name):
+    me = HubClient(hub.url, name, f"{name}-password-bench")
+    me.signup()
+    admin.approve(name)
+    assert me.login().status_code == 201
+    return me
+
+
+def hub_memory(hub):
+    name = f"{hub.prefix}_hub_1"
+    return docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name).stdout.strip()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=10)
+    parser.add_argument("--lab-image", default="matchbox:latest")
+    args = parser.parse_args()
+    hub = Hub(args.lab_image)
+    hub.compose("build", "hub-user", "hub", timeout=1800)
+    hub.compose("up", "-d", "hub")
+    try:
+        print(f"hub up in {hub.wait_up():.1f} s; memory {hub_memory(hub)}")
+        admin = HubClient(hub.url, ADMIN, hub.admin_password)
+        assert admin.login().status_code == 201
+        solo = account(hub, admin, "solo")
+        print(f"1 participant: ready {solo.spawn():.1f} s after the spawn request")
+        room = [account(hub, admin, f"bench{i:02d}") for i in range(args.n)]
+        started = time.monotonic()
+        with ThreadPoolExecutor(args.n) as pool:
+            seconds = list(pool.map(lambda me: me.spawn(), room))
+        total = time.monotonic() - started
+        print(f"{args.n} concurrent: median {statistics.median(seconds):.1f} s, max {max(seconds):.1f} s, "
+              f"all ready {total:.1f} s after the first request (target 60 s); hub memory {hub_memory(hub)}")
+    finally:
+        containers = docker("ps", "-aq", "--filter", f"name=^{hub.prefix}-", check=False).stdout.split()
+        if containers:
+            docker("rm", "-f", *containers, check=False)
+        hub.compose("down", "-v", check=False)
+        volumes = docker("volume", "ls", "-q", "--filter", f"name={hub.prefix}-", check=False).stdout.split()
+        if volumes:
+            docker("volume", "rm", "-f", *volumes, check=False)
+
+
+if __name__ == "__main__":
+    main()

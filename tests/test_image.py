@@ -162,3 +162,11 @@ def test_solutions_validate_inside_the_image(image):
     run = docker("run", "--rm", "--network", "none", "-v", f"{ROOT / 'solutions'}:/course:ro", image,
                  "sh", "-c", f"cp -r /course /tmp/course && cd /tmp/course && {script}", timeout=900)
     assert run.stdout.count("Success! Your notebook passes all the tests.") == len(ASSIGNMENTS), run.stdout
+
+
+def test_build_ca_stays_out_of_the_image(image):
+    """Does the extra CA the build trusted (certs/*.crt) stay out of the final image and its environment?"""
+    run = docker("run", "--rm", image, "sh", "-c",
+                 "ls /usr/local/share/ca-certificates 2>&1; env", timeout=60)
+    assert "No such file or directory" in run.stdout
+    assert "PIP_CERT" not in run.stdout and "NODE_EXTRA_CA_CERTS" not in run.stdout

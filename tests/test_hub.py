@@ -204,9 +204,6 @@ def test_participants_cannot_reach_each_other(hub):
     assert int(limits[2]) / int(limits[3]) == 1.0, limits
 
 
-@pytest.mark.skipif(not os.environ.get("MATCHBOX_HUB_ROOM_TEST"), reason=(
-    "kernel websocket through the hub's proxy stalls for some participants (issue 6, unresolved); "
-    "MATCHBOX_HUB_ROOM_TEST=1 runs it"))
 def test_a_room_of_participants_isolation_and_memory_limit(hub):
     """N participants at once (sign-up, approval, login, spawn, MNIST); then A vs B."""
     started = time.monotonic()

@@ -55,13 +55,7 @@ def main():
         print(f"{args.n} concurrent: median {statistics.median(seconds):.1f} s, max {max(seconds):.1f} s, "
               f"all ready {total:.1f} s after the first request (target 60 s); hub memory {hub_memory(hub)}")
     finally:
-        containers = docker("ps", "-aq", "--filter", f"name=^{hub.prefix}-", check=False).stdout.split()
-        if containers:
-            docker("rm", "-f", *containers, check=False)
-        hub.compose("down", "-v", check=False)
-        volumes = docker("volume", "ls", "-q", "--filter", f"name={hub.prefix}-", check=False).stdout.split()
-        if volumes:
-            docker("volume", "rm", "-f", *volumes, check=False)
+        hub.remove()
 
 
 if __name__ == "__main__":

@@ -57,6 +57,16 @@ class Hub:
     def logs(self):
         return self.compose("logs", "--no-color", "hub", check=False).stdout
 
+    def remove(self):
+        """Remove the hub, its participants' containers and every volume it made."""
+        containers = docker("ps", "-aq", "--filter", f"name=^{self.prefix}-", check=False).stdout.split()
+        if containers:
+            docker("rm", "-f", *containers, check=False)
+        self.compose("down", "-v", check=False)
+        volumes = docker("volume", "ls", "-q", "--filter", f"name={self.prefix}-", check=False).stdout.split()
+        if volumes:
+            docker("volume", "rm", "-f", *volumes, check=False)
+
     def wait_up(self, limit=90):
         started = time.monotonic()
         while time.monotonic() - started < limit:
@@ -105,13 +115,7 @@ def hub(image):
         log = hub.logs()
         (ROOT / "test-artifacts").mkdir(exist_ok=True)
         (ROOT / "test-artifacts" / f"hub-{hub.prefix}.log").write_text(log)
-        containers = docker("ps", "-aq", "--filter", f"name=^{hub.prefix}-", check=False).stdout.split()
-        if containers:
-            docker("rm", "-f", *containers, check=False)
-        hub.compose("down", "-v", check=False)
-        volumes = docker("volume", "ls", "-q", "--filter", f"name={hub.prefix}-", check=False).stdout.split()
-        if volumes:
-            docker("volume", "rm", "-f", *volumes, check=False)
+        hub.remove()
 
 
 def test_admin_logs_in_and_spawns_a_lab(hub):

@@ -287,7 +287,6 @@ def test_feedback_helpers():
     """Hidden-test blocks become one notice; unsafe output types are reduced to text."""
     from nbformat.v4 import new_code_cell, new_output
 
-    sys.path.insert(0, str(ROOT))
     from grader.feedback import SafeOutputs, hide
 
     source = "a = 1\n    ### BEGIN HIDDEN TESTS\n    assert secret\n    ### END HIDDEN TESTS\nb = 2"

@@ -1,6 +1,7 @@
 """Shared fixtures. The Docker ones build the image once per test run and start real containers."""
 
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -12,6 +13,13 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 IMAGE = os.environ.get("MATCHBOX_TEST_IMAGE", "matchbox:test")
+
+
+def free_port():
+    """A free loopback TCP port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # ---- Docker: image and containers ------------------------------------------------------------

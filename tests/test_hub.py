@@ -8,7 +8,6 @@ One hub per test module (its own compose project, network, port and volume names
 import json
 import os
 import secrets
-import socket
 import subprocess
 import time
 import uuid
@@ -16,7 +15,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, docker
+from conftest import ROOT, docker, free_port
 
 from hub_load import HubClient, MNIST_CELL, run_room
 
@@ -24,12 +23,6 @@ ADMIN = "instructor"
 MEM_LIMIT = "1G"
 # How many participants the room test simulates at once (the figure is 10).
 PARTICIPANTS = int(os.environ.get("MATCHBOX_HUB_TEST_PARTICIPANTS", "10"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Hub:

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, docker
+from conftest import ROOT, docker, free_port
 
 pytestmark = pytest.mark.docker
 
@@ -39,13 +38,6 @@ def test_export_and_import_round_trip(docker_daemon, tmp_path):
         assert refused.returncode != 0 and "damaged" in refused.stderr
     finally:
         docker("rmi", "-f", tag, check=False)
-
-
-def free_port():
-    """A free loopback TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_compose_file_validates_and_needs_a_password(docker_daemon):

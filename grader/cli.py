@@ -55,11 +55,19 @@ c.SandboxKernelManager.run_label = {run_label!r}
 """
 
 
-def nbgrader(args, cwd, timeout, **extra_env):
-    """Run an nbgrader command (host side); (exit status or None on timeout, output)."""
+def tool_env(**extra_env):
+    """The environment for nbgrader and its helpers: this Python's bin first on PATH (nbgrader
+    runs `alembic` from there when it creates a gradebook), the grader importable."""
     env = dict(os.environ, **extra_env)
     env.pop("NBGRADER_EXECUTION", None)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def nbgrader(args, cwd, timeout, **extra_env):
+    """Run an nbgrader command (host side); (exit status or None on timeout, output)."""
+    env = tool_env(**extra_env)
     try:
         done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=timeout)
@@ -131,7 +139,7 @@ def ensure_assignment(course, source, db_url, assignment, log):
             "    try: a = gb.find_assignment(sys.argv[2]); print(len(a.notebooks))\n"
             "    except MissingEntry: print(0)\n")
     out = subprocess.run([sys.executable, "-c", code, db_url, assignment], capture_output=True,
-                         text=True, cwd=course)
+                         text=True, cwd=course, env=tool_env())
     if out.returncode == 0 and out.stdout.strip() not in ("", "0"):
         return
     with tempfile.TemporaryDirectory(prefix="matchbox-release-") as release:
@@ -244,7 +252,8 @@ def merge(result, assignment, course, db_url):
     tmp = Path(result["tmp"])
     student = result["student"]
     out = subprocess.run([sys.executable, "-c", MERGE, f"sqlite:///{tmp / 'gradebook.db'}",
-                          db_url, assignment, student], capture_output=True, text=True, cwd=course)
+                          db_url, assignment, student], capture_output=True, text=True, cwd=course,
+                         env=tool_env())
     if out.returncode != 0:
         result["error"] = "merge failed: " + reason(out.stderr)
         return
@@ -337,13 +346,14 @@ def main(argv=None):
     results = []
     with tempfile.TemporaryDirectory(prefix="matchbox-grade-") as work, \
             ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        submissions = args.submissions.resolve()
         if args.from_exchange:
             submissions = from_exchange(args.assignment, course, work, log)
-        elif submissions.is_file() or any(p.is_file() and p.suffix in (".zip", ".ipynb")
-                                          for p in submissions.iterdir()):
-            submissions = collect_flat(submissions, args.assignment, course, source,
-                                       args.name_regexp, work, log)
+        else:
+            submissions = args.submissions.resolve()
+            if submissions.is_file() or any(p.is_file() and p.suffix in (".zip", ".ipynb")
+                                            for p in submissions.iterdir()):
+                submissions = collect_flat(submissions, args.assignment, course, source,
+                                           args.name_regexp, work, log)
         students = find_submissions(submissions, args.assignment) if submissions.is_dir() else {}
         log(f"{len(students)} students, {args.jobs} at a time, kernels in {args.image}")
         futures = {pool.submit(grade_one, student, folder, args.assignment, course, source,

@@ -45,6 +45,7 @@ c.HTMLExporter.sanitize_html = True
 c.Execute.timeout = {cell_timeout}
 c.SandboxExecute.timeout = {cell_timeout}
 c.SandboxExecute.max_output_bytes = {max_output_bytes}
+c.SandboxExecute.deaths_file = "{deaths}"
 c.LimitOutput.max_lines = {max_lines}
 c.SandboxKernelManager.image = {image!r}
 c.SandboxKernelManager.memory = {memory!r}
@@ -156,13 +157,14 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
     started = time.monotonic()
     tmp = Path(work) / student
     tmp.mkdir()
-    (tmp / "nbgrader_config.py").write_text(CONFIG.format(db=tmp / "gradebook.db", **options))
+    (tmp / "nbgrader_config.py").write_text(CONFIG.format(db=tmp / "gradebook.db",
+                                                          deaths=tmp / DEATHS, **options))
     shutil.copytree(course / source / assignment, tmp / "source" / assignment,
                     ignore=shutil.ignore_patterns(*CLUTTER))
     shutil.copy2(db_path, tmp / "gradebook.db")
     dest = tmp / "submitted" / student / assignment
     notebooks = sorted(folder.glob("*.ipynb"))
-    result = {"student": student, "tmp": str(tmp), "seconds": 0.0}
+    result = {"student": student, "tmp": str(tmp), "seconds": 0.0, "notes": []}
     if not notebooks:
         result["error"] = "no notebook submitted"
         return result
@@ -172,7 +174,7 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
     extra = sorted({p.name for p in notebooks} - expected)
     if len(missing) == 1 and len(extra) == 1:  # "01-matchbox (1).ipynb" from a browser download
         (dest / extra[0]).rename(dest / missing[0])
-        result["note"] = f"graded {extra[0]} as {missing[0]}"
+        result["notes"].append(f"graded {extra[0]} as {missing[0]}")
         missing = []
     elif missing and len(missing) == len(expected):
         result["error"] = "none of the notebooks " + ", ".join(sorted(expected)) + " submitted"
@@ -198,15 +200,32 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
         if status != 0:
             result["error"] = "generate_feedback failed: " + reason(output)
     if missing and "error" not in result:
-        result["note"] = "missing " + ", ".join(missing) + " (scored 0)"
+        result["notes"].append("missing " + ", ".join(missing) + " (scored 0)")
+    result["notes"] += deaths(tmp / DEATHS)
     result["seconds"] = time.monotonic() - started
     return result
+
+
+DEATHS = "kernel-deaths.jsonl"
+
+
+def deaths(path):
+    """One note per kernel that died mid-notebook (written by SandboxExecute)."""
+    if not path.is_file():
+        return []
+    notes = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        death = json.loads(line)
+        where = f"cell {death['cell']}" + (f" ({death['grade_id']})" if death.get("grade_id") else "")
+        notes.append(f"kernel died at {where} of {death['notebook']}: {death['reason']}; "
+                     "later cells scored 0")
+    return notes
 
 
 def reason(output):
     """The most telling line of an nbgrader log."""
     if "DeadKernelError" in output or "Kernel died" in output:
-        return "kernel died (a crash, an exit, or over the memory limit)"
+        return "the kernel died before the first cell (is the image right? see --image)"
     if "[killed after" in output:
         return "over the time limit"
     lines = [line.strip() for line in output.splitlines() if line.strip()]
@@ -369,7 +388,8 @@ def main(argv=None):
                     merge(result, args.assignment, course, db_url)
                 log(f"{result['student']}: " + (result.get("error") or
                     f"{result['score']:g}/{result['max_score']:g}") +
-                    f" ({result.get('seconds', 0):.0f} s)")
+                    f" ({result.get('seconds', 0):.0f} s)" +
+                    "".join(f"; {note}" for note in result.get("notes", [])))
                 results.append(result)
         finally:
             leftovers = subprocess.run(["docker", "ps", "-aq", "--filter",
@@ -397,7 +417,7 @@ def print_table(results):
         if "error" in r:
             print(f"{r['student']:<{width}}  FAILED: {r['error']}")
         else:
-            note = f"  ({r['note']})" if r.get("note") else ""
+            note = f"  ({'; '.join(r['notes'])})" if r.get("notes") else ""
             print(f"{r['student']:<{width}}  {r['score']:g}/{r['max_score']:g}{note}")
 
 

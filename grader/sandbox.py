@@ -3,7 +3,7 @@
 nbgrader's autograde executes each notebook with nbclient; nbclient starts a kernel through
 a kernel manager. SandboxKernelManager starts that kernel as
 
-    docker run --rm --network none --memory M --cpus C --pids-limit P --read-only
+    docker run --network none --memory M --cpus C --pids-limit P --read-only
         --tmpfs /tmp --user 1000:100 --cap-drop ALL --security-opt no-new-privileges
         -v IPC:IPC -v WORKDIR:/home/jovyan/work IMAGE
         timeout -s KILL WALL python -m ipykernel_launcher -f IPC/kernel.json
@@ -16,18 +16,29 @@ nbgrader's Execute preprocessor passes kernel_manager_class=AsyncKernelManager t
 a keyword, which beats any configuration, so SandboxExecute (put in place of Execute in
 Autograde.autograde_preprocessors) passes ours instead. It also caps each cell's output in
 bytes while it arrives (LimitOutput only counts lines, after everything was held in memory).
+
+A kernel that dies (os._exit, a segfault, the memory limit, the notebook's wall clock) does not
+fail the student: the cells that ran keep their outputs, the dying cell and every code cell
+after it get a KernelDied error (so their tests score 0), and the reason, read from the
+container's state (`docker inspect`: OOMKilled, exit code), is written to deaths_file for the
+closing table. The container is therefore not started with --rm; it is removed on shutdown.
 """
 
 import asyncio
+import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import uuid
 
 import zmq
 
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, Unicode
 
@@ -72,7 +83,7 @@ class SandboxKernelManager(AsyncKernelManager):
         except OSError:
             pass
         return [
-            "docker", "run", "--rm", "--interactive", "--name", self.container,
+            "docker", "run", "--interactive", "--name", self.container,
             "--label", f"{LABEL}={self.run_label or 'adhoc'}",
             "--network", "none",
             "--memory", self.memory, "--memory-swap", self.memory,
@@ -93,6 +104,36 @@ class SandboxKernelManager(AsyncKernelManager):
                         '-f "$1" --HistoryManager.hist_file=:memory:',
             str(self.wall_s), self.connection_file,
         ]
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        self.started = time.monotonic()
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    def death(self):
+        """Why the kernel's container ended, in words for the instructor and the student."""
+        state = ""
+        for _ in range(40):  # the container may take a moment to be reported as exited
+            state = subprocess.run(
+                ["docker", "inspect", "-f", "{{.State.Running}} {{.State.OOMKilled}} {{.State.ExitCode}}",
+                 self.container], capture_output=True, text=True, timeout=60).stdout.split()
+            if len(state) != 3 or state[0] == "false":
+                break
+            time.sleep(0.25)
+        if len(state) != 3 or state[0] != "false":
+            return "stopped answering"
+        oom, code = state[1] == "true", int(state[2])
+        lived = time.monotonic() - getattr(self, "started", time.monotonic())
+        if oom:
+            return f"out of memory (over the {self.memory} limit)"
+        if code == 128 + signal.SIGKILL and lived >= self.wall_s - 2:
+            return f"over the {self.wall_s} s time limit"
+        if code > 128:
+            try:
+                name = signal.Signals(code - 128).name
+            except ValueError:
+                name = f"signal {code - 128}"
+            return f"crashed ({name})"
+        return f"exited (status {code})"
 
     def client(self, **kwargs):
         """The client, its sockets refusing messages over max_message_bytes (a 1 GB print)."""
@@ -122,10 +163,42 @@ class SandboxExecute(Execute):
 
     max_output_bytes = Integer(
         1_000_000, help="bytes of output kept per cell; the rest is dropped").tag(config=True)
+    deaths_file = Unicode(
+        "", help="JSON lines file: one {notebook, cell, grade_id, reason} per dead kernel").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        """Execute one notebook (fresh byte counts, no death yet)."""
+        self._matchbox_bytes, self._death = {}, None
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        """Run the cell; once the kernel has died, the cell fails without running."""
+        if self._death is None:
+            try:
+                return super().preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                self._death = (index + 1, self.record_death(cell, index, resources))
+                cell.outputs.append(died(f"the kernel died running this cell: {self._death[1]}"))
+        elif cell.cell_type == "code" and cell.source.strip():
+            at, reason = self._death
+            cell.outputs = [died(f"not run: the kernel died at cell {at} ({reason})")]
+        return cell, self.resources
+
+    def record_death(self, cell, index, resources):
+        """The reason the kernel died, logged and appended to deaths_file."""
+        reason = self.km.death()
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        notebook = (resources or {}).get("unique_key", "notebook")
+        self.log.warning("Kernel died at cell %d of %s: %s", index + 1, notebook, reason)
+        if self.deaths_file:
+            with open(self.deaths_file, "a", encoding="utf-8") as out:
+                out.write(json.dumps({"notebook": notebook, "cell": index + 1,
+                                      "grade_id": grade_id, "reason": reason}) + "\n")
+        return reason
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep a cell's outputs under max_output_bytes; beyond it, one truncation notice."""
@@ -137,7 +210,6 @@ class SandboxExecute(Execute):
             return None
         if used + size > self.max_output_bytes:
             self._bytes_used[cell_index] = self.max_output_bytes
-            from nbformat.v4 import new_output
             notice = new_output("stream", name="stderr",
                                 text=f"... output truncated: over {self.max_output_bytes} bytes ...\n")
             outs.append(notice)
@@ -150,3 +222,8 @@ class SandboxExecute(Execute):
         if not hasattr(self, "_matchbox_bytes"):
             self._matchbox_bytes = {}
         return self._matchbox_bytes
+
+
+def died(text):
+    """An error output that makes a test cell score 0 and tells the student why."""
+    return new_output("error", ename="KernelDied", evalue=text, traceback=[f"KernelDied: {text}"])

@@ -72,6 +72,14 @@ RUN site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths(
     /opt/venv/bin/python -c 'import tensorflow, keras, nbgrader, matplotlib, jupyterlab, ipywidgets'
 
 # ---------------------------------------------------------------------------------------------
+# docker-cli: only the Docker client, for the instructor's grader (its kernels are containers).
+# Debian ships it inside docker.io, daemon included: take the one binary (libc only).
+FROM build-base AS docker-cli
+RUN apt-get update && cd /tmp && apt-get download docker.io && \
+    dpkg-deb -x docker.io_*.deb /tmp/x && install -m 755 /tmp/x/usr/bin/docker /docker && \
+    /docker --version && rm -rf /tmp/x /tmp/*.deb /var/lib/apt/lists/*
+
+# ---------------------------------------------------------------------------------------------
 # lab: what a participant runs.
 FROM ${BASE_IMAGE} AS lab
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -127,24 +135,31 @@ WORKDIR /home/${NB_USER}/work
 RUN python -c 'import matplotlib.pyplot' && python -m matchbox.data verify
 
 # ---------------------------------------------------------------------------------------------
-# instructor: the lab plus the course (solutions/ with hidden tests, the gradebook) and
-# nbgrader's formgrader for manual grading; same login as the lab. The work folder is the course
-# root. Build: docker build --target instructor -t matchbox:instructor .   (docs/grading.md)
+# instructor: the lab plus the course (solutions/ with hidden tests, the gradebook),
+# nbgrader's formgrader for manual grading and the grader (`grade`, which needs the Docker socket
+# to start its sandboxed kernels); same login as the lab. The work folder is the course root.
+# Build: docker build --target instructor -t matchbox:instructor .   (docs/grading.md)
 FROM lab AS instructor
 ARG NB_UID=1000
 USER root
+COPY --from=docker-cli /docker /usr/local/bin/docker
 RUN jupyter labextension enable --level=sys_prefix \
         @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment @jupyter/nbgrader:course-list && \
     jupyter server extension enable --sys-prefix \
         nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list && \
     rm -rf /opt/matchbox/handson && \
-    printf '%s\n' 'c.CourseDirectory.root = "/home/jovyan/work"' \
+    # (no CourseDirectory.root: the course is the folder nbgrader runs in, so that `grade` can
+    # run nbgrader in its private copies of the course)
+    printf '%s\n' \
         'c.CourseDirectory.source_directory, c.CourseDirectory.release_directory = "solutions", "handson"' \
         >>/etc/jupyter/nbgrader_config.py
 # start-lab seeds the work folder from /opt/matchbox/handson: here, the whole course.
 COPY nbgrader_config.py /opt/matchbox/handson/
 COPY solutions/ /opt/matchbox/handson/solutions/
 COPY handson/ /opt/matchbox/handson/handson/
+COPY grader/ /opt/matchbox/grader/
+COPY scripts/grade /opt/matchbox/scripts/grade
+RUN ln -s /opt/matchbox/scripts/grade /usr/local/bin/grade
 USER ${NB_UID}
 
 # The default target stays the participant image (no solutions, no hidden tests).

@@ -1,7 +1,7 @@
 """Hub figures: seconds from spawn request to ready for 1 and for N concurrent participants
 (median, max), and the hub container's memory. Starts its own hub with docker-compose.
 
-    python benchmarks/hub.py [-n 10] [--lab-image matchbox:latest]
+    python benchmarks/hub.py [-n 10] [--lab-image matchbox:latest] [--instructor-image matchbox:instructor]
 
 Target (issue 6) on 2 cores: all 10 ready within 60 s.
 """
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from conftest import docker  # noqa: E402
 from hub_load import HubClient  # noqa: E402
-from test_hub import ADMIN, Hub  # noqa: E402
+from test_hub import ADMIN, running_hub  # noqa: E402
 
 
 def account(hub, admin, name):
@@ -37,12 +37,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=10)
     parser.add_argument("--lab-image", default="matchbox:latest")
+    parser.add_argument("--instructor-image", default="matchbox:instructor")
     args = parser.parse_args()
-    hub = Hub(args.lab_image)
-    hub.compose("build", "hub-user", "hub", timeout=1800)
-    hub.compose("up", "-d", "hub")
-    try:
-        print(f"hub up in {hub.wait_up():.1f} s; memory {hub_memory(hub)}")
+    with running_hub(args.lab_image, args.instructor_image) as hub:
+        print(f"hub up; memory {hub_memory(hub)}")
         admin = HubClient(hub.url, ADMIN, hub.admin_password)
         assert admin.login().status_code == 201
         solo = account(hub, admin, "solo")
@@ -54,8 +52,6 @@ def main():
         total = time.monotonic() - started
         print(f"{args.n} concurrent: median {statistics.median(seconds):.1f} s, max {max(seconds):.1f} s, "
               f"all ready {total:.1f} s after the first request (target 60 s); hub memory {hub_memory(hub)}")
-    finally:
-        hub.remove()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """JupyterHub for a room of participants: sign-up accounts, one container of the workshop image
-per participant (DockerSpawner), a named volume each, limits, an idle culler, a shared exchange.
+per participant (DockerSpawner), a named volume each, limits, an idle culler, a shared nbgrader
+exchange, and an instructor's server with the course, formgrader and the grader.
 
 Everything a room needs to change comes from the environment (docker-compose.yml, docs/room.md).
 """
@@ -14,7 +15,7 @@ c = get_config()  # noqa: F821  (JupyterHub provides it)
 env = os.environ.get
 
 # Names of everything the hub creates in Docker: <prefix>-<user> containers, <prefix>-user-<user>
-# volumes, the <prefix>-exchange volume, and the <prefix> network (which compose creates).
+# volumes; compose creates the <prefix> network and the <prefix>-exchange and <prefix>-inbound volumes.
 PREFIX = env("MATCHBOX_HUB_PREFIX", "matchbox-hub")
 ADMIN = env("MATCHBOX_HUB_ADMIN", "instructor")
 
@@ -67,6 +68,72 @@ c.NativeAuthenticator.check_common_password = True
 c.NativeAuthenticator.allowed_failed_logins = int(env("MATCHBOX_HUB_FAILED_LOGINS", "5"))
 c.NativeAuthenticator.seconds_before_next_try = int(env("MATCHBOX_HUB_LOCKOUT_SECONDS", "120"))
 
+# ---- the nbgrader exchange -------------------------------------------------------------------
+# Two volumes: <prefix>-exchange (outbound/ and feedback/) and <prefix>-inbound mounted on its
+# inbound/ folder. Every server runs as uid 1000, so owners cannot tell participants apart: the
+# folders belong to root and the instructor group (given to the instructor's server only), and
+# participants get the exchange read-only except inbound, where they may write but not list:
+#   matchbox/outbound  root:GID 2775  the instructor releases; everyone reads
+#   matchbox/inbound   root:GID 0773  everyone submits; only the instructor group lists and reads
+#   matchbox/feedback  root:GID 2771  the instructor writes; a participant opens only its own files
+# nbgrader names a submission STUDENT+ASSIGNMENT+TIME+RANDOM: unlisted, nobody finds another's.
+EXCHANGE = "/srv/nbgrader/exchange"
+COURSE = "matchbox"
+INBOUND = f"{EXCHANGE}/{COURSE}/inbound"
+INSTRUCTOR_GID = int(env("MATCHBOX_HUB_INSTRUCTOR_GID", "2000"))
+
+
+def prepare_exchange():
+    """Create the exchange's folders with the owners and modes above (the hub runs as root)."""
+    if not os.path.isdir(INBOUND):
+        print(f"matchbox-hub: {INBOUND} is not mounted: no nbgrader exchange", flush=True)
+        return
+    os.chmod(EXCHANGE, 0o755)
+    for name, mode in (("", 0o2775), ("outbound", 0o2775), ("inbound", 0o773), ("feedback", 0o2771)):
+        path = os.path.join(EXCHANGE, COURSE, name)
+        os.makedirs(path, exist_ok=True)
+        os.chown(path, 0, INSTRUCTOR_GID)
+        os.chmod(path, mode)
+
+
+prepare_exchange()
+
+# ---- the instructor's server -----------------------------------------------------------------
+# The admin's server runs the instructor image (the course, formgrader, `grade`) and belongs to
+# the instructor group. `grade` starts each student's kernel as a sandbox container, so that
+# server also gets the Docker socket and a host folder mounted at the same path inside (the
+# kernels' sockets and working copies live there). MATCHBOX_HUB_GRADING_DIR= (empty) turns that
+# off: then grade on the host (docs/room.md).
+INSTRUCTOR_IMAGE = env("MATCHBOX_HUB_INSTRUCTOR_IMAGE", "matchbox-hub-instructor:latest")
+GRADING_DIR = env("MATCHBOX_HUB_GRADING_DIR", "")
+DOCKER_SOCKET = "/var/run/docker.sock"
+if GRADING_DIR:
+    os.makedirs(GRADING_DIR, exist_ok=True)
+    os.chown(GRADING_DIR, 1000, INSTRUCTOR_GID)
+    os.chmod(GRADING_DIR, 0o770)
+
+
+def instructor_server(spawner):
+    """The admin gets the instructor image, the instructor group and (optionally) the grader's Docker."""
+    if not spawner.user.admin:
+        return
+    spawner.image = INSTRUCTOR_IMAGE
+    spawner.cpu_limit = None  # grading runs nbgrader here (the kernels have their own limits)
+    groups = [str(INSTRUCTOR_GID)]
+    volumes = {**spawner.volumes, f"{PREFIX}-exchange": {"bind": EXCHANGE, "mode": "rw"}}
+    environment = dict(spawner.environment)
+    if GRADING_DIR:
+        groups.append(str(os.stat(DOCKER_SOCKET).st_gid))
+        volumes[DOCKER_SOCKET] = DOCKER_SOCKET
+        volumes[GRADING_DIR] = GRADING_DIR
+        environment.update(TMPDIR=GRADING_DIR, MATCHBOX_GRADE_IMAGE=c.DockerSpawner.image)
+    spawner.volumes = volumes
+    spawner.environment = environment
+    spawner.extra_host_config = {**spawner.extra_host_config, "group_add": groups}
+
+
+c.Spawner.pre_spawn_hook = instructor_server
+
 # ---- participant containers ------------------------------------------------------------------
 c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
 c.DockerSpawner.image = env("MATCHBOX_HUB_USER_IMAGE", "matchbox-hub-user:latest")
@@ -77,6 +144,9 @@ c.DockerSpawner.cmd = ["start-singleuser"]
 c.DockerSpawner.notebook_dir = "/home/jovyan/work"
 c.DockerSpawner.volumes = {
     f"{PREFIX}-user-{{username}}": "/home/jovyan/work",
+    # the exchange read-only, its inbound folder writable (see "the nbgrader exchange" below)
+    f"{PREFIX}-exchange": {"bind": EXCHANGE, "mode": "ro"},
+    f"{PREFIX}-inbound": {"bind": INBOUND, "mode": "rw"},
 }
 # Stopped servers' containers are removed; their volumes stay.
 c.DockerSpawner.remove = True

@@ -1,6 +1,7 @@
 """Shared fixtures. The Docker ones build the image once per test run and start real containers."""
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -56,6 +58,15 @@ def image(docker_daemon):
         assert build.returncode == 0, f"docker build failed (log: {log}):\n{build.stderr[-3000:]}"
         print(f"image {IMAGE} built in {time.monotonic() - started:.0f} s")
     return IMAGE
+
+
+@pytest.fixture(scope="session")
+def instructor_image(image):
+    """The instructor target (course, formgrader, grader), built once per run from this checkout."""
+    tag = IMAGE.replace(":", ":instructor-") if ":" in IMAGE else IMAGE + ":instructor"
+    build = docker("build", "--target", "instructor", "-t", tag, str(ROOT), check=False, timeout=1800)
+    assert build.returncode == 0, build.stderr[-3000:]
+    return tag
 
 
 class Lab:
@@ -139,3 +150,22 @@ def volume(docker_daemon):
     docker("volume", "create", name)
     yield name
     docker("volume", "rm", "-f", name, check=False)
+
+
+# ---- the browser -------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+         "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture
+def page():
+    """A fresh Chromium page; a screenshot of it is kept under test-artifacts/ when the test ends."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        yield page
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "browser-last-page.png")
+        browser.close()

@@ -3,7 +3,9 @@
     python tests/hub_load.py --url http://127.0.0.1:8000 --admin-password ... -n 10
 
 simulates N participants at once: sign up, approval by the instructor, login, spawn, a cell that
-loads MNIST; every step is asserted and timed. tests/test_hub.py uses it.
+loads MNIST, fetch and submit an assignment from the exchange; then the instructor collects and
+grades the submissions in their own server. Every step is asserted and timed. tests/test_hub.py
+uses it.
 """
 
 import argparse
@@ -93,10 +95,10 @@ class HubClient:
         return requests.request(method, f"{self.url}/hub/api{path}", headers=self.headers,
                                 timeout=60, **kwargs)
 
-    def server(self, method, path, user=None, **kwargs):
+    def server(self, method, path, user=None, timeout=60, **kwargs):
         """A request to a single-user server through the proxy (user: someone else's, for 403s)."""
         return requests.request(method, f"{self.url}/user/{user or self.name}{path}",
-                                headers=self.headers, timeout=60, **kwargs)
+                                headers=self.headers, timeout=timeout, **kwargs)
 
     def spawn(self, limit=300):
         """Ask for my server and wait until the hub says it is ready; returns the seconds."""
@@ -124,6 +126,14 @@ class HubClient:
                 return
             time.sleep(0.5)
         raise HubError(f"{self.name}'s server did not stop")
+
+    def assignment(self, action, assignment, course="matchbox"):
+        """The assignment list's buttons (nbgrader's server extension): fetch, submit, ...; its JSON."""
+        r = self.server("POST", f"/assignments/{action}", timeout=300,
+                        data={"course_id": course, "assignment_id": assignment})
+        if r.status_code != 200:
+            raise HubError(f"{self.name}: {action} {assignment}: {r.status_code} {r.text[:500]}")
+        return r.json()
 
     # ---- kernels -------------------------------------------------------------------------------
     def execute(self, code, kernel_id=None, limit=180):
@@ -209,13 +219,25 @@ class HubClient:
         raise HubError(f"no reply from {self.name}'s kernel in {limit} s")
 
 
+def shell(client, command, limit=600):
+    """Run a command in the client's own server (through a kernel); returns (exit status, output)."""
+    code = ("import json, subprocess\n"
+            f"done = subprocess.run({command!r}, shell=True, capture_output=True, text=True)\n"
+            "print(json.dumps([done.returncode, done.stdout + done.stderr]))")
+    status, out, error = client.execute(code, limit=limit)
+    if status != "ok":
+        raise HubError(f"{client.name}: {command}: kernel {status} {error}")
+    return tuple(json.loads(out.strip().splitlines()[-1]))
+
+
 MNIST_CELL = ("from matchbox import load_mnist\n"
               "(x, t), (x_test, t_test) = load_mnist()\n"
               "print(x.shape[0], x_test.shape[0])")
 
 
-def participant(url, admin, name, password, log=print):
-    """One participant's morning: sign up, wait for approval, log in, spawn, load MNIST."""
+def participant(url, admin, name, password, log=print, assignment=None, answers=None):
+    """One participant's morning: sign up, wait for approval, log in, spawn, load MNIST; then fetch
+    the assignment from the exchange, (answers: notebook JSON by file name, saved first) submit it."""
     timings = {}
     me = HubClient(url, name, password)
     t = time.monotonic()
@@ -233,21 +255,62 @@ def participant(url, admin, name, password, log=print):
     if status != "ok" or out.split() != ["60000", "10000"]:
         raise HubError(f"{name}'s MNIST cell: {status} {out!r} {error}")
     timings["mnist"] = time.monotonic() - t
+    if assignment:
+        t = time.monotonic()
+        fetched = me.assignment("fetch", assignment)
+        if not fetched.get("success"):
+            raise HubError(f"{name}: fetch {assignment}: {fetched}")
+        for file_name, notebook in (answers or {}).items():
+            r = me.server("PUT", f"/api/contents/{assignment}/{file_name}",
+                          json={"type": "notebook", "content": notebook})
+            if r.status_code != 200:
+                raise HubError(f"{name}: saving {file_name}: {r.status_code} {r.text[:300]}")
+        submitted = me.assignment("submit", assignment)
+        if not submitted.get("success"):
+            raise HubError(f"{name}: submit {assignment}: {submitted}")
+        timings["fetch+submit"] = time.monotonic() - t
     log(f"{name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
         + f", websocket reconnects {getattr(me, 'reconnects', 0)}")
     return me, timings
 
 
-def run_room(url, admin_name, admin_password, n, prefix="p", log=print):
-    """N participants at once; returns their clients and timings (raises on the first failure)."""
+def release(admin, assignment):
+    """The instructor's server releases the assignment to the exchange (nbgrader)."""
+    admin.spawn()
+    status, out = shell(admin, f"nbgrader release_assignment {assignment} --force")
+    if status != 0:
+        raise HubError(f"release_assignment {assignment}: {out[-2000:]}")
+
+
+def collect_and_grade(admin, assignment, jobs=2):
+    """The instructor's server: `grade --from-exchange`; returns ({student: score}, its output)."""
+    status, out = shell(admin, f"grade {assignment} --from-exchange -j {jobs}", limit=1800)
+    if status != 0:
+        raise HubError(f"grade {assignment} --from-exchange: exit {status}\n{out[-3000:]}")
+    status, table = shell(admin, "cat grades.csv")
+    rows = [line.split(",") for line in table.strip().splitlines()]
+    header = rows[0]
+    scores = {row[header.index("student_id")]: float(row[header.index("score")])
+              for row in rows[1:] if row[header.index("assignment")] == assignment}
+    return scores, out
+
+
+def run_room(url, admin_name, admin_password, n, prefix="p", log=print, assignment=None,
+             answers=None):
+    """N participants at once; returns the admin's client and the participants' clients and
+    timings (raises on the first failure). With an assignment, the instructor releases it first
+    and each participant fetches and submits it (answers(i): the i-th participant's notebooks)."""
     admin = HubClient(url, admin_name, admin_password)
     r = admin.login()
     if r.status_code != 201:
         raise HubError(f"admin login: {r.status_code} {r.text}")
+    if assignment:
+        release(admin, assignment)
     names = [f"{prefix}{i:02d}" for i in range(n)]
     with ThreadPoolExecutor(n) as pool:
-        futures = [pool.submit(participant, url, admin, name, f"pw-{uuid.uuid4().hex}", log)
-                   for name in names]
+        futures = [pool.submit(participant, url, admin, name, f"pw-{uuid.uuid4().hex}", log,
+                               assignment, answers(i) if answers else None)
+                   for i, name in enumerate(names)]
         results = [f.result() for f in futures]
     return admin, results
 
@@ -259,12 +322,20 @@ def main():
     parser.add_argument("--admin-password", required=True)
     parser.add_argument("-n", type=int, default=10)
     parser.add_argument("--prefix", default=f"load{uuid.uuid4().hex[:4]}-")
+    parser.add_argument("--assignment", default="01-matchbox",
+                        help="released, fetched, submitted and graded ('' to skip)")
     args = parser.parse_args()
     started = time.monotonic()
-    _, results = run_room(args.url, args.admin, args.admin_password, args.n, args.prefix)
+    admin, results = run_room(args.url, args.admin, args.admin_password, args.n, args.prefix,
+                              assignment=args.assignment)
     spawns = [t["spawn"] for _, t in results]
     print(f"{args.n} participants ready and MNIST loaded in {time.monotonic() - started:.1f} s; "
           f"spawn median {statistics.median(spawns):.1f} s, max {max(spawns):.1f} s")
+    if args.assignment:
+        t = time.monotonic()
+        scores, out = collect_and_grade(admin, args.assignment)
+        print(out)
+        print(f"collected and graded {len(scores)} submissions in {time.monotonic() - t:.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,31 +1,15 @@
 """A participant in a real browser: headless Chromium (Debian's) driven by Playwright."""
 
 import re
-import shutil
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from conftest import ARTIFACTS, ROOT
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-         "--disable-background-networking", "--disable-component-update"]
 WELCOME = sorted(p.name for p in (ROOT / "handson").iterdir() if p.is_dir())[0]
-
-
-@pytest.fixture
-def page():
-    """A fresh Chromium page; a screenshot of it is kept under test-artifacts/ when the test ends."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        yield page
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=ARTIFACTS / "browser-last-page.png")
-        browser.close()
 
 
 def test_participant_logs_in_opens_welcome_and_runs_a_cell(start_lab, page):

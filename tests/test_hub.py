@@ -5,9 +5,12 @@ One hub per test module (its own compose project, network, port and volume names
 `matchbox:test` (the `image` fixture) plus jupyterhub-singleuser.
 """
 
+import contextlib
 import json
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import time
 import uuid
@@ -15,11 +18,30 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, docker, free_port
+from playwright.sync_api import expect
 
-from hub_load import HubClient, MNIST_CELL, run_room
+from conftest import ARTIFACTS, ROOT, docker, free_port
+
+from course_helpers import HANDSON, SOLUTIONS, is_test, load, meta, notebooks, submission
+from hub_load import HubClient, MNIST_CELL, collect_and_grade, run_room
 
 ADMIN = "instructor"
+ASSIGNMENT = "01-matchbox"
+# Run in a participant's kernel: what each exchange folder lets them do.
+EXCHANGE_PROBE = """
+import json, os
+course = "/srv/nbgrader/exchange/matchbox"
+found = {}
+for name, probe in (("inbound", lambda: os.listdir(course + "/inbound")),
+                    ("feedback", lambda: os.listdir(course + "/feedback")),
+                    ("outbound", lambda: open(course + "/outbound/01-matchbox/01-matchbox.ipynb", "a"))):
+    try:
+        probe()
+        found[name] = "allowed"
+    except OSError as problem:
+        found[name] = "PermissionError" if isinstance(problem, PermissionError) else "OSError"
+print(json.dumps(found))
+"""
 MEM_LIMIT = "1G"
 # How many participants the room test simulates at once (the issue's figure is 10).
 PARTICIPANTS = int(os.environ.get("MATCHBOX_HUB_TEST_PARTICIPANTS", "10"))
@@ -28,17 +50,20 @@ PARTICIPANTS = int(os.environ.get("MATCHBOX_HUB_TEST_PARTICIPANTS", "10"))
 class Hub:
     """A hub started by docker-compose, and a REST client for it."""
 
-    def __init__(self, lab_image):
+    def __init__(self, lab_image, instructor_image, **env):
         self.prefix = f"mbhubtest-{uuid.uuid4().hex[:6]}"
+        self.grading_dir = f"/tmp/{self.prefix}-grading"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_password = secrets.token_urlsafe(24)
         self.env = {**os.environ, "PASSWORD": "unused-by-the-hub",
                     "MATCHBOX_HUB_PREFIX": self.prefix, "MATCHBOX_HUB_PORT": str(self.port),
                     "MATCHBOX_HUB_TAG": "test", "MATCHBOX_HUB_LAB_IMAGE": lab_image,
+                    "MATCHBOX_HUB_INSTRUCTOR_LAB_IMAGE": instructor_image,
+                    "MATCHBOX_HUB_GRADING_DIR": self.grading_dir,
                     "MATCHBOX_HUB_ADMIN_PASSWORD": self.admin_password,
                     "MATCHBOX_BIND": "127.0.0.1", "MATCHBOX_HUB_MEM_LIMIT": MEM_LIMIT,
-                    "MATCHBOX_HUB_CPU_LIMIT": "1"}
+                    "MATCHBOX_HUB_CPU_LIMIT": "1", **env}
 
     def compose(self, *args, check=True, timeout=600):
         result = subprocess.run(["docker-compose", "-p", self.prefix, "--profile", "hub", *args],
@@ -59,6 +84,7 @@ class Hub:
         volumes = docker("volume", "ls", "-q", "--filter", f"name={self.prefix}-", check=False).stdout.split()
         if volumes:
             docker("volume", "rm", "-f", *volumes, check=False)
+        shutil.rmtree(self.grading_dir, ignore_errors=True)
 
     def wait_up(self, limit=90):
         started = time.monotonic()
@@ -96,19 +122,25 @@ class Hub:
         raise AssertionError(f"{name}'s server not ready after {limit} s:\n{self.logs()[-5000:]}")
 
 
-@pytest.fixture(scope="module")
-def hub(image):
-    hub = Hub(image)
-    hub.compose("build", "hub-user", "hub", timeout=1800)
+@contextlib.contextmanager
+def running_hub(image, instructor_image, **env):
+    """A hub built and started from this checkout; its log is kept, everything else removed."""
+    hub = Hub(image, instructor_image, **env)
+    hub.compose("build", "hub-user", "hub-instructor", "hub", timeout=1800)
     hub.compose("up", "-d", "hub")
     try:
         hub.wait_up()
         yield hub
     finally:
-        log = hub.logs()
-        (ROOT / "test-artifacts").mkdir(exist_ok=True)
-        (ROOT / "test-artifacts" / f"hub-{hub.prefix}.log").write_text(log)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"hub-{hub.prefix}.log").write_text(hub.logs())
         hub.remove()
+
+
+@pytest.fixture(scope="module")
+def hub(image, instructor_image):
+    with running_hub(image, instructor_image) as hub:
+        yield hub
 
 
 def test_admin_logs_in_and_spawns_a_lab(hub):
@@ -123,21 +155,28 @@ def test_admin_logs_in_and_spawns_a_lab(hub):
     seconds = hub.spawn(ADMIN, token)
     print(f"{ADMIN}'s server ready {seconds:.1f} s after the spawn request")
 
-    # The participant container: on the hub's network, from the hub's participant image.
+    # The instructor's container: the instructor image, on the hub's network, in the instructor group.
     name = f"{hub.prefix}-{ADMIN}"
     inspect = docker("inspect", "-f", "{{.Config.Image}} {{json .NetworkSettings.Networks}}", name).stdout
-    assert inspect.startswith("matchbox-hub-user:test ") and f'"{hub.prefix}"' in inspect, inspect
+    assert inspect.startswith("matchbox-hub-instructor:test ") and f'"{hub.prefix}"' in inspect, inspect
+    groups = docker("inspect", "-f", "{{json .HostConfig.GroupAdd}}", name).stdout
+    assert '"2000"' in groups, groups
 
-    # Through the hub's proxy, with the token: the Jupyter server and JupyterLab.
+    # Through the hub's proxy, with the token: the Jupyter server, JupyterLab and formgrader.
     headers = {"Authorization": f"token {token}"}
     status = requests.get(f"{hub.url}/user/{ADMIN}/api/status", headers=headers, timeout=30)
     assert status.status_code == 200, (status.status_code, status.text)
     lab = requests.get(f"{hub.url}/user/{ADMIN}/lab", headers=headers, timeout=30)
     assert lab.status_code == 200 and "JupyterLab" in lab.text, lab.status_code
-    # The hands-on notebooks were seeded into the user's volume.
+    formgrader = requests.get(f"{hub.url}/user/{ADMIN}/formgrader", headers=headers, timeout=60)
+    assert formgrader.status_code == 200 and "nbgrader formgrade" in formgrader.text, formgrader.status_code
+    listed = requests.get(f"{hub.url}/user/{ADMIN}/formgrader/api/assignments", headers=headers, timeout=60)
+    assert listed.status_code == 200, (listed.status_code, listed.text[:500])
+    assert ASSIGNMENT in {a["name"] for a in listed.json()}, listed.text[:1000]
+    # The course was seeded into the instructor's volume: sources with hidden tests, release folder.
     contents = requests.get(f"{hub.url}/user/{ADMIN}/api/contents", headers=headers, timeout=30).json()
     names = {item["name"] for item in contents["content"]}
-    assert "00-welcome" in names, names
+    assert {"solutions", "handson", "nbgrader_config.py"} <= names, names
     # Without a token: the hub sends the browser to its login page, never to the server.
     anon = requests.get(f"{hub.url}/user/{ADMIN}/api/status", timeout=30, allow_redirects=False)
     assert anon.status_code in (302, 403), anon.status_code
@@ -179,6 +218,12 @@ def approved(hub, admin, name):
     return me
 
 
+def own_volumes(hub, client):
+    """{volume name: writable} of the client's container."""
+    mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", f"{hub.prefix}-{client.name}").stdout)
+    return {m["Name"]: m["RW"] for m in mounts if m["Type"] == "volume"}
+
+
 def test_participants_cannot_reach_each_other(hub):
     admin = admin_client(hub)
     a, b = approved(hub, admin, "alice"), approved(hub, admin, "bob")
@@ -190,11 +235,11 @@ def test_participants_cannot_reach_each_other(hub):
     assert a.api("POST", f"/users/{b.name}/tokens", json={}).status_code in (403, 404)
     assert a.api("GET", "/users").status_code in (403, 404)
     assert a.server("GET", "/api/contents").status_code == 200
-    # A's container has A's volume and no other; limits are set on it, with no extra swap.
+    # A's container has A's volume, the exchange read-only and its inbound folder, nothing else;
+    # limits are set on it, with no extra swap.
     container = f"{hub.prefix}-{a.name}"
-    mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", container).stdout)
-    names = {m.get("Name") for m in mounts if m["Type"] == "volume"}
-    assert names == {f"{hub.prefix}-user-{a.name}"}, names
+    assert own_volumes(hub, a) == {f"{hub.prefix}-user-{a.name}": True, f"{hub.prefix}-exchange": False,
+                                   f"{hub.prefix}-inbound": True}
     limits = docker("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.CpuQuota}} "
                     "{{.HostConfig.CpuPeriod}}", container).stdout.split()
     assert [int(x) for x in limits[:2]] == [1024 ** 3] * 2, limits
@@ -202,13 +247,36 @@ def test_participants_cannot_reach_each_other(hub):
 
 
 def test_a_room_of_participants_isolation_and_memory_limit(hub):
-    """N participants at once (sign-up, approval, login, spawn, MNIST); then A vs B."""
+    """Can N participants at once sign up, be approved, log in, spawn, load MNIST, fetch and submit
+    01-matchbox, and the instructor collect and grade them all; is A kept from B; and does A's
+    memory bomb kill only A's kernel?"""
+    solved = {path.name: submission(load(HANDSON / ASSIGNMENT / path.name), load(path))
+              for path in notebooks(SOLUTIONS / ASSIGNMENT)}
+    points = sum(meta(cell).get("points", 0) for path in notebooks(SOLUTIONS / ASSIGNMENT)
+                 for cell in load(path)["cells"] if is_test(cell))
     started = time.monotonic()
-    admin, results = run_room(hub.url, ADMIN, hub.admin_password, PARTICIPANTS, prefix="room")
+    # Even-numbered participants submit worked answers, odd-numbered ones the notebook as fetched.
+    admin, results = run_room(hub.url, ADMIN, hub.admin_password, PARTICIPANTS, prefix="room",
+                              assignment=ASSIGNMENT, answers=lambda i: solved if i % 2 == 0 else None)
     spawns = sorted(t["spawn"] for _, t in results)
-    print(f"{PARTICIPANTS} participants ready with MNIST loaded in {time.monotonic() - started:.1f} s; "
-          f"spawn median {spawns[len(spawns) // 2]:.1f} s, max {spawns[-1]:.1f} s")
+    print(f"{PARTICIPANTS} participants ready with MNIST loaded, {ASSIGNMENT} fetched and submitted "
+          f"in {time.monotonic() - started:.1f} s; spawn median {spawns[len(spawns) // 2]:.1f} s, "
+          f"max {spawns[-1]:.1f} s")
     a, b = results[0][0], results[1][0]
+
+    # The exchange: A can submit but not list inbound (so never finds B's submission), and cannot
+    # change what the instructor released.
+    status, out, error = a.execute(EXCHANGE_PROBE)
+    assert status == "ok", error
+    assert json.loads(out) == {"inbound": "PermissionError", "outbound": "OSError",
+                               "feedback": "PermissionError"}, out
+
+    # The instructor collects and grades in their own server (sandboxed kernels, -j 2).
+    t = time.monotonic()
+    scores, output = collect_and_grade(admin, ASSIGNMENT)
+    print(f"collected and graded {len(scores)} submissions in {time.monotonic() - t:.1f} s")
+    expected = {client.name: (points if i % 2 == 0 else 0) for i, (client, _) in enumerate(results)}
+    assert scores == expected, output[-3000:]
 
     # A gets 403 on B's server (files, kernels) and cannot read B through the hub's API.
     assert a.server("GET", "/api/contents", user=b.name).status_code == 403
@@ -216,10 +284,8 @@ def test_a_room_of_participants_isolation_and_memory_limit(hub):
     assert a.api("GET", f"/users/{b.name}").status_code in (403, 404)
     assert a.api("POST", f"/users/{b.name}/server").status_code in (403, 404)
     assert a.api("POST", f"/users/{b.name}/tokens", json={}).status_code in (403, 404)
-    # A's container has A's volume and no other.
-    mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", f"{hub.prefix}-{a.name}").stdout)
-    names = {m.get("Name") for m in mounts if m["Type"] == "volume"}
-    assert names == {f"{hub.prefix}-user-{a.name}"}, names
+    # A's container has A's volume and no other participant's.
+    assert f"{hub.prefix}-user-{b.name}" not in own_volumes(hub, a)
 
     # The memory limit is set on the container, and enforced: A's kernel dies, B keeps working.
     memory = docker("inspect", "-f", "{{.HostConfig.Memory}}", f"{hub.prefix}-{a.name}").stdout.strip()
@@ -264,3 +330,54 @@ def test_work_survives_hub_restart_and_container_removal(hub):
     assert ann.server("GET", "/api/contents/mine.txt").json()["content"] == "kept\n"
     nb = ann.server("GET", f"/api/contents/{notebook}").json()
     assert nb["content"]["cells"][0]["source"] == "edited by ann"
+
+
+@pytest.mark.browser
+def test_a_participant_signs_up_and_in_with_a_browser(hub, page):
+    """Can a participant sign up in headless Chromium and, once approved, sign in and land in
+    JupyterLab with the hands-on notebooks?"""
+    admin = admin_client(hub)
+    name, password = "carol", "carol-password-" + secrets.token_hex(4)
+    page.goto(hub.url + "/hub/signup")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=signup_password]", password)
+    page.fill("input[name=signup_password_confirmation]", password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile("sign ?up was successful|sent to the admin", re.I))).to_be_visible()
+    page.goto(hub.url + "/hub/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile("not been authorized", re.I))
+           ).to_be_visible()
+    admin.approve(name)
+
+    page.goto(hub.url + "/hub/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.keyboard.press("Enter")
+    files = page.locator(".jp-DirListing-content")
+    expect(files.get_by_text(ASSIGNMENT, exact=True)).to_be_visible(timeout=180_000)
+    assert f"/user/{name}/lab" in page.url, page.url
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "hub-participant-in-lab.png")
+
+
+def test_the_idle_culler_stops_idle_servers_and_keeps_their_work(image, instructor_image):
+    """Does the culler stop a server idle past its timeout, keeping the volume for the next login?"""
+    with running_hub(image, instructor_image, MATCHBOX_HUB_CULL_TIMEOUT="20",
+                     MATCHBOX_HUB_CULL_EVERY="5") as hub:
+        admin = admin_client(hub)
+        dan = approved(hub, admin, "dan")
+        body = {"type": "file", "format": "text", "content": "kept\n"}
+        assert dan.server("PUT", "/api/contents/mine.txt", json=body).status_code in (200, 201)
+        started = time.monotonic()
+        while dan.api("GET", "/users/dan").json().get("servers"):
+            assert time.monotonic() - started < 120, f"not culled after 120 s:\n{hub.logs()[-3000:]}"
+            time.sleep(1)
+        print(f"culled {time.monotonic() - started:.0f} s after the last request (timeout 20 s)")
+        assert "Culling server" in hub.logs() or "cull" in hub.logs().lower()
+        volumes = docker("volume", "ls", "-q", "--filter", f"name={hub.prefix}-user-dan").stdout.split()
+        assert volumes == [f"{hub.prefix}-user-dan"], volumes
+        dan.spawn()
+        assert dan.server("GET", "/api/contents/mine.txt").json()["content"] == "kept\n"

@@ -32,14 +32,14 @@ from grader.sandbox import SandboxExecute
 from nbgrader.preprocessors import (IgnorePattern, LimitOutput, SaveAutoGrades,
                                     AssignLatePenalties, CheckCellMetadata)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from grader.feedback import HideHiddenTests, SafeOutputs
+from grader.feedback import HideHiddenTests, SafeMarkdown, SafeOutputs
 from nbgrader.preprocessors import GetGrades
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 c.Autograde.autograde_preprocessors = [SandboxExecute, SafeOutputs, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
-                                       CheckCellMetadata]
+                                       CheckCellMetadata, SafeMarkdown]
 c.OverwriteCells.add_missing_cells = True
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SafeOutputs,
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SafeOutputs, SafeMarkdown,
                                     CSSHTMLHeaderPreprocessor]
 c.HTMLExporter.sanitize_html = True
 c.Execute.timeout = {cell_timeout}

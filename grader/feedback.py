@@ -7,7 +7,16 @@ hidden blocks are replaced by one comment line; the pass/fail and points stay.
 SafeOutputs (autograde and feedback): a student's outputs are kept as text and images only;
 HTML, JavaScript, widgets and SVG (which can carry script) are replaced by their text/plain
 form, so nothing a student printed runs when the feedback or the formgrader is opened.
+
+SafeMarkdown (autograde, last, and feedback): nbgrader's formgrade and feedback templates
+render markdown cells with markdown2html and no clean_html, whatever HTMLExporter.sanitize_html
+says. A markdown cell whose HTML would hold anything active (a tag outside ALLOWED, an on*
+attribute, a javascript: link) is shown as its source in a code block instead: nothing runs,
+nothing is lost. It runs after the scores are saved, so grading is unchanged.
 """
+
+import re
+from html.parser import HTMLParser
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -51,4 +60,63 @@ class SafeOutputs(NbGraderPreprocessor):
                 if unsafe and "text/plain" not in data and not data:
                     data["text/plain"] = f"[{', '.join(unsafe)} output removed]"
                 output.get("metadata", {}).pop("application/vnd.jupyter.widget-view+json", None)
+        return cell, resources
+
+
+ALLOWED = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",
+           "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p",
+           "pre", "s", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th",
+           "thead", "tr", "u", "ul"}
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "background", "poster"}
+SAFE_URL = re.compile(r"^(https?:|mailto:|attachment:|data:image/(png|jpeg|gif);|#|[^:]*$)")
+
+
+class ActiveContent(HTMLParser):
+    """Finds the first tag or attribute in an HTML fragment that could run something."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found = None
+
+    def handle_starttag(self, tag, attrs):
+        if self.found:
+            return
+        word = lambda text: re.sub(r"[^a-z0-9:-]", "", text.lower())[:30]  # noqa: E731
+        if tag not in ALLOWED:
+            self.found = f"a {word(tag)} tag"
+        for name, value in attrs:
+            url = re.sub(r"[\x00-\x20]", "", value or "").lower()
+            if name.startswith("on") or name == "style" and "url(" in url or (
+                    name in URL_ATTRIBUTES and not SAFE_URL.match(url)):
+                self.found = self.found or f"an unsafe {word(name)} attribute on {word(tag)}"
+
+    handle_startendtag = handle_starttag
+
+    def handle_comment(self, data):
+        if "[if" in data.lower():  # conditional comments
+            self.found = self.found or "a conditional comment"
+
+
+def active_content(markdown):
+    """What in this markdown would be active once rendered as nbgrader renders it (None: nothing)."""
+    from nbconvert.filters import markdown2html
+
+    finder = ActiveContent()
+    finder.feed(markdown2html(markdown))
+    finder.close()
+    return finder.found
+
+
+def as_code_block(source, why):
+    """The source verbatim in a fenced code block (a fence longer than any run of backticks in it)."""
+    fence = "`" * max([3] + [len(run) + 1 for run in re.findall(r"`+", source)])
+    return f"*Shown as text by the grader: this cell's HTML had {why}.*\n\n{fence}\n{source}\n{fence}"
+
+
+class SafeMarkdown(NbGraderPreprocessor):
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown":
+            why = active_content(cell.source)
+            if why:
+                cell.source = as_code_block(cell.source, why)
         return cell, resources

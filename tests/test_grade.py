@@ -2,26 +2,36 @@
 
 One grading run (-j 2) of 00-welcome over honest and crafted submissions in a temporary copy
 of the course; each gets its asserted outcome, the grader survives, exits 1 because some
-students could not be graded, and the course loses nothing. A second run checks that a
-manual grade survives re-grading.
+students could not be graded, and the course loses nothing. A student whose kernel dies is
+still graded: the cells before keep their points, the rest score 0, the table says why.
+Further runs check that a manual grade survives re-grading, the notebook's wall clock, a zip
+from an LMS and the nbgrader exchange.
 """
 
 import csv
 import hashlib
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
-from course_helpers import HANDSON, ROOT, SOLUTIONS, load, meta, submission, text
+from course_helpers import HANDSON, ROOT, SOLUTIONS, load, meta, submission, text, tool_env
 
 ASSIGNMENT = "00-welcome"
 NAME = "00-welcome.ipynb"
 GRADE = ROOT / "scripts" / "grade"
 FULL = 8  # test_standardize 3 + test_select_digit 2 + test_chain_shape 3
+
+
+MARKUP = ("My notes <script>document.title = 'pw' + 'ned'</script>\n\n"
+          "<img src=x onerror=\"document.title = 'pwned'\">")
+ACTIVE = re.compile(r"<script>document\.title|<img[^>]*onerror")  # the payload, live
 
 
 def answer_index(nb, grade_id):
@@ -70,10 +80,11 @@ def crafted(course):
         cell["source"] = code + "\n" + cell["source"]
         return nb
 
+    # the kernel dies in an answer cell: the tests before it count, the rest score 0
     out["exit"] = dump(inject("chain_shape", "import os; os._exit(1)"))
-    out["segfault"] = dump(inject("chain_shape", "import ctypes; ctypes.string_at(0)"))
+    out["segfault"] = dump(inject("select_digit", "import ctypes; ctypes.string_at(0)"))
     out["membomb"] = dump(inject("chain_shape", "_hog = [b'x' * 2**28 for _ in range(40)]"))
-    out["bigline"] = dump(inject("chain_shape", "print('x' * 10**9)"))
+    out["bigline"] = dump(inject("select_digit", "print('x' * 10**9)"))
 
     nb = submission(student_nb, solution_nb, stubs={"chain_shape"})  # test cell made markdown
     cell = nb["cells"][answer_index(nb, "test_chain_shape")]
@@ -101,6 +112,11 @@ def crafted(course):
         "display(HTML(f'<script>document.title = \"{_word}\"</script>'))\n"
         "display(Javascript(f'document.title = \"{_word}\"'))"))
 
+    nb = json.loads(dump(solved))  # script in the student's own markdown: shown as text
+    nb["cells"].insert(answer_index(nb, "standardize") + 1, {
+        "cell_type": "markdown", "id": "markup", "metadata": {}, "source": MARKUP})
+    out["markup"] = dump(nb)
+
     out["renamed"] = ("00-welcome (1).ipynb", dump(solved))
     out["invalid"] = "{ this is not a notebook"
     out["empty"] = None
@@ -108,10 +124,19 @@ def crafted(course):
 
 
 def run_grade(course, submissions, *extra, timeout=600):
+    """scripts/grade ASSIGNMENT on these submissions (None: add --from-exchange yourself)."""
     env = dict(os.environ, MATCHBOX_GRADE_PYTHON=sys.executable)
-    return subprocess.run([str(GRADE), ASSIGNMENT, "--submissions", str(submissions),
-                           "--course", str(course), *extra], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    source = ["--submissions", str(submissions)] if submissions is not None else []
+    return subprocess.run([str(GRADE), ASSIGNMENT, *source, "--course", str(course), *extra],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def nbgrader(*args, cwd):
+    """Run an nbgrader command as an instructor or a student would; fail the test if it fails."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=tool_env())
+    assert done.returncode == 0, f"nbgrader {' '.join(args)}:\n{done.stdout}{done.stderr}"
+    return done
 
 
 def gradebook_scores(db):
@@ -132,13 +157,19 @@ def digest(top):
             for p in sorted(top.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def graded(image, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("grade")
+def make_course(tmp):
+    """A course folder with the repository's config and 00-welcome's source notebook."""
     course = tmp / "course"
     (course / "solutions").mkdir(parents=True)
     shutil.copy2(ROOT / "nbgrader_config.py", course)
     shutil.copytree(SOLUTIONS / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded(image, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grade")
+    course = make_course(tmp)
     submissions = tmp / "submissions"
     for student, content in crafted(course).items():
         folder = submissions / student / ASSIGNMENT
@@ -160,12 +191,21 @@ def table(done):
     return rows
 
 
+def died(score, cell, grade_id, reason):
+    """The table's row for a student whose kernel died at that cell."""
+    return (f"{score}/8  (kernel died at cell {cell} ({grade_id}) of 00-welcome: {reason}; "
+            "later cells scored 0)")
+
+
+OOM = "out of memory (over the 1g limit)"
 EXPECTED = {"solved": "8/8", "untouched": "0/8", "deleted_test": "8/8", "edited_test": "5/8",
             "snoop": "8/8", "loop": "6/8", "celltype": "5/8", "kernelspec": "8/8",
-            "impostor": "5/8", "loud": "8/8", "renamed": "8/8  (graded 00-welcome (1).ipynb as 00-welcome.ipynb)"}
-DIED = "kernel died"
-FAILED = {"invalid": "not a valid notebook", "empty": "no notebook submitted", "exit": DIED,
-          "segfault": DIED, "membomb": DIED, "bigline": DIED}
+            "impostor": "5/8", "loud": "8/8", "markup": "8/8", "renamed": "8/8  (graded 00-welcome (1).ipynb as 00-welcome.ipynb)",
+            "exit": died(5, 32, "chain_shape", "exited (status 1)"),
+            "segfault": died(3, 28, "select_digit", "crashed (SIGSEGV)"),
+            "membomb": died(5, 32, "chain_shape", OOM),
+            "bigline": died(3, 28, "select_digit", OOM)}
+FAILED = {"invalid": "not a valid notebook", "empty": "no notebook submitted"}
 
 
 def test_exit_status_and_table(graded):
@@ -188,12 +228,24 @@ def test_gradebook_csv_and_feedback(graded):
         rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
     assert {s: rows[s] for s in EXPECTED} == {s: float(v.split("/")[0]) for s, v in EXPECTED.items()}
     assert set(rows) == set(EXPECTED)  # the failed ones have no row: they were never graded
+    with sqlite3.connect(course / "gradebook.db") as db:  # created whole, alembic version included
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall()
     for student in EXPECTED:
         assert (course / "feedback" / student / ASSIGNMENT / "00-welcome.html").is_file()
         assert (course / "autograded" / student / ASSIGNMENT / NAME).is_file()
         html = (course / "feedback" / student / ASSIGNMENT / "00-welcome.html").read_text()
         assert "HIDDEN TESTS" not in html and "def is_shape" not in html  # hidden tests hidden
         assert "hidden tests: not shown" in html and "Tests for chain_shape (3 points)" in html
+
+
+def test_dead_kernel_explained_in_feedback(graded):
+    """Does the student whose kernel died read why, in the dying cell and the cells after it?"""
+    html = (graded["course"] / "feedback" / "membomb" / ASSIGNMENT / "00-welcome.html").read_text()
+    assert f"KernelDied: the kernel died running this cell: {OOM}" in html
+    assert f"KernelDied: not run: the kernel died at cell 32 ({OOM})" in html
+    scores = gradebook_scores(graded["course"] / "gradebook.db")["segfault"]["grades"]
+    assert {name: auto for name, (auto, _) in scores.items() if name.startswith("test_")} == {
+        "test_standardize": 3.0, "test_select_digit": 0.0, "test_chain_shape": 0.0}
 
 
 def test_output_capped_and_inert(graded):
@@ -203,6 +255,46 @@ def test_output_capped_and_inert(graded):
     assert "output truncated" in autograded.read_text()
     for path in (autograded, course / "feedback" / "loud" / ASSIGNMENT / "00-welcome.html"):
         assert "pwned" not in path.read_text(), path
+
+
+RENDER = r"""
+import sys
+from nbconvert.exporters import HTMLExporter
+from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
+app = FormgradeExtension()  # as the formgrader does: nbgrader's config, the formgrade template
+app.initialize([])
+resources = dict(assignment_id="00-welcome", notebook_id="00-welcome", submission_id="x", index=0,
+                 total=1, base_url="", student="markup", first_name=None, last_name=None,
+                 notebook_path="x")
+sys.stdout.write(HTMLExporter(config=app.config).from_filename(sys.argv[1], resources=resources)[0])
+"""
+
+
+def formgrader_view(course, notebook, config_dir):
+    """The HTML the formgrader serves for a submission, rendered through nbgrader's own code."""
+    env = tool_env(JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_CONFIG_PATH=str(config_dir),
+                   PYTHONPATH=str(ROOT), MATCHBOX_GRADER_PATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", RENDER, str(notebook)], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "My notes" in done.stdout
+    return done.stdout
+
+
+def test_formgrader_view_inert(graded, tmp_path):
+    """Does script in a student's markdown stay inert in the formgrader, however it was autograded?"""
+    course = graded["course"]
+    plain, instructor = tmp_path / "plain", tmp_path / "instructor"
+    plain.mkdir(), instructor.mkdir()
+    shutil.copy2(ROOT / "image" / "nbgrader_instructor_config.py", instructor / "nbgrader_config.py")
+    autograded = course / "autograded" / "markup" / ASSIGNMENT / NAME
+    submitted = graded["submissions"] / "markup" / ASSIGNMENT / NAME  # as plain nbgrader leaves it
+    assert ACTIVE.search(formgrader_view(course, submitted, plain))  # nbgrader alone: it runs
+    assert not ACTIVE.search(formgrader_view(course, autograded, plain))  # scripts/grade's notebook
+    assert not ACTIVE.search(formgrader_view(course, submitted, instructor))  # the image's config
+    assert "Shown as text by the grader" in autograded.read_text()
+    html = (course / "feedback" / "markup" / ASSIGNMENT / "00-welcome.html").read_text()
+    assert "My notes" in html and not ACTIVE.search(html)
 
 
 def test_course_untouched(graded):
@@ -230,14 +322,66 @@ def test_manual_grade_survives_regrade(graded, image):
     assert scores["solved"]["score"] == FULL
 
 
+def test_notebook_wall_clock(image, tmp_path):
+    """Is a notebook that outlives --notebook-timeout killed, graded up to there, and the reason shown?"""
+    course = make_course(tmp_path)
+    student_nb, solution_nb = load(HANDSON / ASSIGNMENT / NAME), load(SOLUTIONS / ASSIGNMENT / NAME)
+    nb = submission(student_nb, solution_nb)
+    cell = nb["cells"][answer_index(nb, "chain_shape")]
+    cell["source"] = "import time; time.sleep(3600)\n" + cell["source"]
+    folder = tmp_path / "submissions" / "sleeper" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / NAME).write_text(json.dumps(nb), encoding="utf-8")
+    started = time.monotonic()
+    done = run_grade(course, folder.parent.parent, "--image", image, "--cell-timeout", "600",
+                     "--notebook-timeout", "30")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert table(done) == {"sleeper": died(5, 32, "chain_shape", "over the 30 s time limit")}
+    assert time.monotonic() - started < 150  # killed at 30 s, not after the cell's 600 s
+
+
+def test_from_the_exchange(image, tmp_path):
+    """Does --from-exchange grade every student's latest submission, a re-submission included?"""
+    course = make_course(tmp_path)
+    exchange = tmp_path / "exchange"
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(f"c.CourseDirectory.course_id = 'matchbox'\nc.Exchange.root = {str(exchange)!r}\n")
+    nbgrader("generate_assignment", ASSIGNMENT, cwd=course)
+    nbgrader("release_assignment", ASSIGNMENT, cwd=course)
+    student_nb, solution_nb = load(HANDSON / ASSIGNMENT / NAME), load(SOLUTIONS / ASSIGNMENT / NAME)
+    solved = submission(student_nb, solution_nb)
+
+    def submit(student, nb):
+        home = tmp_path / "home" / student
+        options = ["--course", "matchbox", f"--Exchange.root={exchange}"]
+        if not home.exists():
+            home.mkdir(parents=True)
+            nbgrader("fetch_assignment", ASSIGNMENT, *options, cwd=home)
+        assert (home / ASSIGNMENT / NAME).is_file()  # fetched from the exchange
+        (home / ASSIGNMENT / NAME).write_text(json.dumps(nb), encoding="utf-8")
+        nbgrader("submit", ASSIGNMENT, *options, "--student", student, cwd=home)
+
+    submit("ada", solved)
+    submit("bea", student_nb)  # nothing done yet
+    first = run_grade(course, None, "--from-exchange", "-j", "2", "--image", image)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert table(first) == {"ada": "8/8", "bea": "0/8"}
+
+    submit("bea", solved)  # bea re-submits, cy submits late: both graded by the next run
+    submit("cy", submission(student_nb, solution_nb, stubs={"chain_shape"}))
+    second = run_grade(course, None, "--from-exchange", "-j", "2", "--image", image)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert table(second) == {"ada": "8/8", "bea": "8/8", "cy": "5/8"}
+    assert {s: v["score"] for s, v in gradebook_scores(course / "gradebook.db").items()} == {
+        "ada": 8.0, "bea": 8.0, "cy": 5.0}
+    assert (course / "submitted" / "bea" / ASSIGNMENT / "timestamp.txt").is_file()
+
+
 def test_zip_from_an_lms(image, tmp_path):
     """A zip of STUDENT_NOTEBOOK.ipynb files goes through nbgrader zip_collect."""
     import zipfile
 
-    course = tmp_path / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copy2(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(SOLUTIONS / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    course = make_course(tmp_path)
     student_nb, solution_nb = load(HANDSON / ASSIGNMENT / NAME), load(SOLUTIONS / ASSIGNMENT / NAME)
     archive = tmp_path / "download.zip"
     with zipfile.ZipFile(archive, "w") as z:
@@ -302,9 +446,29 @@ def test_feedback_helpers():
     assert "script" not in json.dumps(cell.outputs) and "onload" not in json.dumps(cell.outputs)
 
 
+def test_safe_markdown_helpers():
+    """Is active HTML in markdown found and shown as text, and the course's own markdown left alone?"""
+    from course_helpers import assignments, notebooks
+
+    from grader.feedback import active_content, as_code_block
+
+    for markdown in ("<script>x()</script>", "<img src=x onerror=x()>", "[a](javascript:x())",
+                     "<a href='java\tscript:x()'>a</a>", "<svg onload=x()>", "<iframe src=x>",
+                     "<div style='background:url(javascript:x)'>a</div>", "<style>a{}</style>"):
+        why = active_content(markdown)
+        assert why, markdown
+        assert active_content(as_code_block(markdown, why)) is None, markdown
+    assert active_content("a < b, `<script>` in code, <b>bold</b>, [a](https://x.org)") is None
+    assert as_code_block("```\n<x>\n```", "a x tag").count("````") == 2  # a longer fence
+    for assignment in assignments():
+        for path in notebooks(SOLUTIONS / assignment):
+            for cell in load(path)["cells"]:
+                if cell["cell_type"] == "markdown":
+                    assert active_content(text(cell)) is None, (path.name, text(cell)[:200])
+
+
 def test_instructor_image_has_the_course_and_formgrader(image, tmp_path):
     """The instructor target: the course in the work folder, the formgrader, login required."""
-    import time
     import uuid
 
     import requests

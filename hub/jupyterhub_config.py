@@ -5,6 +5,7 @@ exchange, and an instructor's server with the course, formgrader and the grader.
 Everything a room needs to change comes from the environment (docker-compose.yml, docs/room.md).
 """
 
+import json
 import os
 import secrets
 import sys
@@ -77,10 +78,16 @@ c.NativeAuthenticator.seconds_before_next_try = int(env("MATCHBOX_HUB_LOCKOUT_SE
 #   matchbox/inbound   root:GID 0773  everyone submits; only the instructor group lists and reads
 #   matchbox/feedback  root:GID 2771  the instructor writes; a participant opens only its own files
 # nbgrader names a submission STUDENT+ASSIGNMENT+TIME+RANDOM: unlisted, nobody finds another's.
+# Each participant's server runs as uid 1000 with a group of its own (PARTICIPANT_GID_BASE + the
+# hub's user id), so a submission's group says whose server wrote it; matchbox/roster.json
+# (root:GID 0640, written at each spawn) maps names to groups, and `grade --from-exchange`
+# ignores a submission made under someone else's name.
 EXCHANGE = "/srv/nbgrader/exchange"
 COURSE = "matchbox"
 INBOUND = f"{EXCHANGE}/{COURSE}/inbound"
+ROSTER = f"{EXCHANGE}/{COURSE}/roster.json"
 INSTRUCTOR_GID = int(env("MATCHBOX_HUB_INSTRUCTOR_GID", "2000"))
+PARTICIPANT_GID_BASE = int(env("MATCHBOX_HUB_PARTICIPANT_GID_BASE", "10000"))
 
 
 def prepare_exchange():
@@ -98,6 +105,25 @@ def prepare_exchange():
 
 prepare_exchange()
 
+
+def enroll(name, gid):
+    """Record name -> group in the roster (atomically; spawn hooks run one at a time)."""
+    if not os.path.isdir(INBOUND):
+        return
+    try:
+        with open(ROSTER, encoding="utf-8") as f:
+            roster = json.load(f)
+    except FileNotFoundError:
+        roster = {}
+    if roster.get(name) == gid:
+        return
+    roster[name] = gid
+    with open(ROSTER + ".new", "w", encoding="utf-8") as f:
+        json.dump(roster, f, indent=1, sort_keys=True)
+    os.chown(ROSTER + ".new", 0, INSTRUCTOR_GID)
+    os.chmod(ROSTER + ".new", 0o640)
+    os.replace(ROSTER + ".new", ROSTER)
+
 # ---- the instructor's server -----------------------------------------------------------------
 # The admin's server runs the instructor image (the course, formgrader, `grade`) and belongs to
 # the instructor group. `grade` starts each student's kernel as a sandbox container, so that
@@ -113,9 +139,13 @@ if GRADING_DIR:
     os.chmod(GRADING_DIR, 0o770)
 
 
-def instructor_server(spawner):
-    """The admin gets the instructor image, the instructor group and (optionally) the grader's Docker."""
+def per_user(spawner):
+    """A participant's server gets its own group; the admin's the instructor image, the
+    instructor group and (optionally) the grader's Docker."""
     if not spawner.user.admin:
+        gid = PARTICIPANT_GID_BASE + spawner.user.id
+        enroll(spawner.user.name, gid)
+        spawner.extra_create_kwargs = {**spawner.extra_create_kwargs, "user": f"1000:{gid}"}
         return
     spawner.image = INSTRUCTOR_IMAGE
     spawner.cpu_limit = None  # grading runs nbgrader here (the kernels have their own limits)
@@ -132,7 +162,7 @@ def instructor_server(spawner):
     spawner.extra_host_config = {**spawner.extra_host_config, "group_add": groups}
 
 
-c.Spawner.pre_spawn_hook = instructor_server
+c.Spawner.pre_spawn_hook = per_user
 
 # ---- participant containers ------------------------------------------------------------------
 c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"

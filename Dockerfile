@@ -160,6 +160,8 @@ COPY handson/ /opt/matchbox/handson/handson/
 COPY grader/ /opt/matchbox/grader/
 COPY scripts/grade /opt/matchbox/scripts/grade
 RUN ln -s /opt/matchbox/scripts/grade /usr/local/bin/grade
+# formgrader shows a student's markdown cell with active HTML as text (nbgrader does not sanitise it)
+COPY image/nbgrader_instructor_config.py /opt/venv/etc/jupyter/nbgrader_config.py
 USER ${NB_UID}
 
 # The default target stays the participant image (no solutions, no hidden tests).

@@ -20,6 +20,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from grader import exchange
+
 ROOT = Path(__file__).resolve().parent.parent
 CLUTTER = (".ipynb_checkpoints", "__pycache__")
 
@@ -317,14 +319,18 @@ def parse(argv):
 
 
 def from_exchange(assignment, course, work, log):
-    """nbgrader collect from the exchange into a scratch copy of the course; its submitted/."""
+    """nbgrader collect from the exchange (screened: grader/exchange.py) into a scratch copy of
+    the course; its submitted/ and {student: [notes on submissions left out]}."""
     scratch = Path(work) / "exchange-collect"
     scratch.mkdir()
     shutil.copy2(course / "nbgrader_config.py", scratch)
-    status, output = nbgrader(["collect", assignment, "--update"], cwd=scratch, timeout=600)
+    root, course_id = exchange.exchange_of(course)
+    screened, notes = exchange.screen(root, course_id, assignment, scratch)
+    status, output = nbgrader(["collect", assignment, "--update", f"--Exchange.root={screened}"],
+                              cwd=scratch, timeout=600)
     if status != 0:
         raise SystemExit(f"grade: nbgrader collect failed:\n{output[-3000:]}")
-    return scratch / "submitted"
+    return scratch / "submitted", notes
 
 
 def cell_timeout(course):
@@ -362,8 +368,9 @@ def main(argv=None):
     results = []
     with tempfile.TemporaryDirectory(prefix="matchbox-grade-") as work, \
             ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        screened = {}
         if args.from_exchange:
-            submissions = from_exchange(args.assignment, course, work, log)
+            submissions, screened = from_exchange(args.assignment, course, work, log)
         else:
             submissions = args.submissions.resolve()
             if submissions.is_file() or any(p.is_file() and p.suffix in (".zip", ".ipynb")
@@ -383,11 +390,16 @@ def main(argv=None):
                     result = {"student": futures[future], "error": f"grader error: {problem!r}"}
                 if "error" not in result:
                     merge(result, args.assignment, course, db_url)
+                result.setdefault("notes", []).extend(screened.pop(result["student"], []))
                 log(f"{result['student']}: " + (result.get("error") or
                     f"{result['score']:g}/{result['max_score']:g}") +
                     "".join(f"; {note}" for note in result.get("notes", [])) +
                     f" ({result.get('seconds', 0):.0f} s)")  # benchmarks/grading.py reads "(N s)$"
                 results.append(result)
+            for student, notes in screened.items():  # only others' submissions in their name
+                results.append({"student": student, "error": "no submission of their own ("
+                                + "; ".join(notes) + ")"})
+                log(f"{student}: {results[-1]['error']}")
         finally:
             leftovers = subprocess.run(["docker", "ps", "-aq", "--filter",
                                         f"label=matchbox-grader={run_label}"],

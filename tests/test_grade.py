@@ -18,9 +18,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
+import requests
 
+from conftest import Lab, docker
 from course_helpers import HANDSON, ROOT, SOLUTIONS, load, meta, submission, text, tool_env
 
 ASSIGNMENT = "00-welcome"
@@ -467,20 +470,13 @@ def test_safe_markdown_helpers():
                     assert active_content(text(cell)) is None, (path.name, text(cell)[:200])
 
 
-def test_instructor_image_has_the_course_and_formgrader(image, tmp_path):
-    """The instructor target: the course in the work folder, the formgrader, login required."""
-    import uuid
-
-    import requests
-
-    from conftest import IMAGE, Lab, docker
-
-    tag = IMAGE.replace(":", ":instructor-") if ":" in IMAGE else IMAGE + ":instructor"
-    build = docker("build", "--target", "instructor", "-t", tag, str(ROOT), check=False, timeout=1800)
-    assert build.returncode == 0, build.stderr[-3000:]
+def test_instructor_image_has_the_course_formgrader_and_grader(instructor_image):
+    """Does the instructor target have the course in the work folder, formgrader behind the login,
+    and `grade` with its Docker client and the inert-markdown formgrader config?"""
     name = f"matchbox-test-{uuid.uuid4().hex[:8]}"
     token = uuid.uuid4().hex
-    docker("run", "-d", "--name", name, "-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}", tag)
+    docker("run", "-d", "--name", name, "-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}",
+           instructor_image)
     try:
         port = docker("port", name, "8888/tcp").stdout.split(":")[-1].strip()
         lab = Lab(name, int(port), token)
@@ -488,6 +484,11 @@ def test_instructor_image_has_the_course_and_formgrader(image, tmp_path):
         assert lab.exec("test", "-f", f"/home/jovyan/work/solutions/{ASSIGNMENT}/{NAME}",
                         check=False).returncode == 0
         assert lab.exec("test", "-f", "/home/jovyan/work/nbgrader_config.py", check=False).returncode == 0
+        assert "--from-exchange" in lab.exec("grade", "--help").stdout
+        assert lab.exec("docker", "--version").stdout.startswith("Docker version")
+        config = lab.exec("python", "-c", "from nbgrader.apps.baseapp import NbGrader; a = NbGrader(); "
+                          "a.load_config_file(); print(a.config.HTMLExporter.preprocessors)").stdout
+        assert "SafeMarkdown" in config, config
         deadline = time.monotonic() + 30
         while True:
             page = lab.api("/formgrader")

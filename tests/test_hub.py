@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 from conftest import ARTIFACTS, ROOT, docker, free_port
 
 from course_helpers import HANDSON, SOLUTIONS, is_test, load, meta, notebooks, submission
-from hub_load import HubClient, MNIST_CELL, collect_and_grade, run_room
+from hub_load import HubClient, collect_and_grade, run_room
 
 ADMIN = "instructor"
 ASSIGNMENT = "01-matchbox"
@@ -240,6 +240,10 @@ def test_participants_cannot_reach_each_other(hub):
     container = f"{hub.prefix}-{a.name}"
     assert own_volumes(hub, a) == {f"{hub.prefix}-user-{a.name}": True, f"{hub.prefix}-exchange": False,
                                    f"{hub.prefix}-inbound": True}
+    # uid 1000 each, with a group of their own (what tells their submissions apart).
+    users = [docker("inspect", "-f", "{{.Config.User}}", f"{hub.prefix}-{x.name}").stdout.strip()
+             for x in (a, b)]
+    assert all(u.startswith("1000:") for u in users) and users[0] != users[1], users
     limits = docker("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.CpuQuota}} "
                     "{{.HostConfig.CpuPeriod}}", container).stdout.split()
     assert [int(x) for x in limits[:2]] == [1024 ** 3] * 2, limits
@@ -271,12 +275,20 @@ def test_a_room_of_participants_isolation_and_memory_limit(hub):
     assert json.loads(out) == {"inbound": "PermissionError", "outbound": "OSError",
                                "feedback": "PermissionError"}, out
 
+    # A hands in A's worked answers under B's name from a terminal, after B: the newest "B"
+    # submission. Its group is A's server's, so the grader must ignore it.
+    forged = f"nbgrader submit {ASSIGNMENT} --student {b.name}"
+    status, out, error = a.execute(f"import subprocess; print(subprocess.run({forged!r}.split()).returncode)")
+    assert (status, out.strip()) == ("ok", "0"), (status, out, error)
+
     # The instructor collects and grades in their own server (sandboxed kernels, -j 2).
     t = time.monotonic()
     scores, output = collect_and_grade(admin, ASSIGNMENT)
     print(f"collected and graded {len(scores)} submissions in {time.monotonic() - t:.1f} s")
     expected = {client.name: (points if i % 2 == 0 else 0) for i, (client, _) in enumerate(results)}
     assert scores == expected, output[-3000:]
+    assert re.search(rf"{b.name}: 0/{points}; ignored a submission from {a.name}'s server", output), \
+        output[-3000:]
 
     # A gets 403 on B's server (files, kernels) and cannot read B through the hub's API.
     assert a.server("GET", "/api/contents", user=b.name).status_code == 403

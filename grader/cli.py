@@ -80,17 +80,24 @@ def nbgrader(args, cwd, timeout, module="nbgrader", **extra_env):
         return None, out + f"\n[killed after {timeout} s]"
 
 
-def course_config(course):
-    """(source folder name, db path) of the real course, read through nbgrader's own config."""
-    code = ("from nbgrader.apps import NbGraderAPI; from traitlets.config import Config; "
-            "from nbgrader.coursedir import CourseDirectory; import json; "
-            "from nbgrader.apps.baseapp import NbGrader; a = NbGrader(); a.load_config_file(); "
-            "cd = CourseDirectory(config=a.config); "
-            "print(json.dumps([cd.source_directory, cd.db_url]))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=course, capture_output=True, text=True,
-                         check=True)
-    source, db_url = json.loads(out.stdout.strip().splitlines()[-1])
-    return source, db_url
+SETTINGS = """
+import json
+from nbgrader.apps.baseapp import NbGrader
+from nbgrader.coursedir import CourseDirectory
+app = NbGrader()
+app.load_config_file()
+cd = CourseDirectory(config=app.config)
+print(json.dumps({"source": cd.source_directory, "db_url": cd.db_url, "course_id": cd.course_id,
+                  "cell_timeout": app.config.Execute.get("timeout") or 300,
+                  "exchange": app.config.Exchange.get("root", "/srv/nbgrader/exchange")}))
+"""
+
+
+def course_settings(course):
+    """What grading needs of the course's nbgrader configuration, read by nbgrader itself."""
+    out = subprocess.run([sys.executable, "-c", SETTINGS], cwd=course, capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 ZIP_REGEXP = r"(?:.*/)?(?P<student_id>[^_/]+)_(?P<file_id>[^/]+\.ipynb)$"
@@ -318,30 +325,19 @@ def parse(argv):
     return parser.parse_args(argv)
 
 
-def from_exchange(assignment, course, work, log):
+def from_exchange(assignment, course, settings, work):
     """nbgrader collect from the exchange (screened: grader/exchange.py) into a scratch copy of
     the course; its submitted/ and {student: [notes on submissions left out]}."""
     scratch = Path(work) / "exchange-collect"
     scratch.mkdir()
     shutil.copy2(course / "nbgrader_config.py", scratch)
-    root, course_id = exchange.exchange_of(course)
-    screened, notes = exchange.screen(root, course_id, assignment, scratch)
+    screened, notes = exchange.screen(Path(settings["exchange"]), settings["course_id"], assignment,
+                                      scratch)
     status, output = nbgrader(["collect", assignment, "--update", f"--Exchange.root={screened}"],
                               cwd=scratch, timeout=600)
     if status != 0:
         raise SystemExit(f"grade: nbgrader collect failed:\n{output[-3000:]}")
     return scratch / "submitted", notes
-
-
-def cell_timeout(course):
-    """Execute.timeout from the course's nbgrader_config.py (300 if unset)."""
-    code = ("from nbgrader.apps.baseapp import NbGrader; a = NbGrader(); a.load_config_file(); "
-            "print(a.config.Execute.get('timeout', 300))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=course, capture_output=True, text=True)
-    try:
-        return int(out.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return 300
 
 
 def main(argv=None):
@@ -350,7 +346,8 @@ def main(argv=None):
         raise SystemExit("grade: give --submissions PATH or --from-exchange (one of them)")
     course = args.course.resolve()
     log = lambda message: print(f"grade: {message}", file=sys.stderr, flush=True)  # noqa: E731
-    source, db_url = course_config(course)
+    settings = course_settings(course)
+    source, db_url = settings["source"], settings["db_url"]
     if not (course / source / args.assignment).is_dir():
         raise SystemExit(f"grade: no {source}/{args.assignment} in {course}")
     if args.submissions is not None and not args.submissions.exists():
@@ -360,7 +357,7 @@ def main(argv=None):
     if db_path is None or not db_path.is_absolute():
         db_path = course / (db_path or "gradebook.db")
     run_label = uuid.uuid4().hex[:12]
-    options = dict(cell_timeout=args.cell_timeout or cell_timeout(course),
+    options = dict(cell_timeout=args.cell_timeout or int(settings["cell_timeout"]),
                    max_output_bytes=args.max_output_bytes, max_lines=args.max_lines,
                    image=args.image, memory=args.memory, cpus=args.cpus, pids=args.pids,
                    wall_s=args.notebook_timeout, run_label=run_label)
@@ -370,7 +367,7 @@ def main(argv=None):
             ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         screened = {}
         if args.from_exchange:
-            submissions, screened = from_exchange(args.assignment, course, work, log)
+            submissions, screened = from_exchange(args.assignment, course, settings, work)
         else:
             submissions = args.submissions.resolve()
             if submissions.is_file() or any(p.is_file() and p.suffix in (".zip", ".ipynb")

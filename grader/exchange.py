@@ -7,22 +7,8 @@ participant's server has a group of its own instead, recorded by the hub in COUR
 """
 
 import json
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
-
-
-def exchange_of(course):
-    """(Exchange.root, course_id) from the course's nbgrader configuration."""
-    code = ("from nbgrader.apps.baseapp import NbGrader; import json; a = NbGrader(); "
-            "a.load_config_file(); c = a.config; "
-            "print(json.dumps([c.Exchange.get('root', '/srv/nbgrader/exchange'), "
-            "c.CourseDirectory.get('course_id', '')]))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=course, capture_output=True, text=True,
-                         check=True)
-    root, course_id = json.loads(out.stdout.strip().splitlines()[-1])
-    return Path(root), course_id
 
 
 def screen(root, course_id, assignment, scratch):

@@ -279,7 +279,8 @@ def test_a_room_of_participants_isolation_and_memory_limit(hub):
     # submission. Its group is A's server's, so the grader must ignore it.
     forged = f"nbgrader submit {ASSIGNMENT} --student {b.name}"
     status, out, error = a.execute(f"import subprocess; print(subprocess.run({forged!r}.split()).returncode)")
-    assert (status, out.strip()) == ("ok", "0"), (status, out, error)
+    assert status == "ok" and out.strip().splitlines()[-1] == "0", (status, out, error)
+    assert f"inbound/{b.name}+{ASSIGNMENT}+" in out, out
 
     # The instructor collects and grades in their own server (sandboxed kernels, -j 2).
     t = time.monotonic()

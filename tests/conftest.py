@@ -169,3 +169,14 @@ def page():
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / "browser-last-page.png")
         browser.close()
+
+
+# ---- the hub -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def hub(image, instructor_image):
+    """One hub for the session (tests/hubs.py), shared by test_hub.py and test_hub_security.py."""
+    from hubs import running_hub
+
+    with running_hub(image, instructor_image) as hub:
+        yield hub

@@ -1,0 +1,154 @@
+"""A hub for tests: docker-compose's `hub` profile from this checkout, real JupyterHub, real
+participant containers; one per test session (the `hub` fixture in conftest.py), its own compose
+project, network, port and volume names. test_hub.py and test_hub_security.py share it; a test
+that needs other settings starts its own with running_hub(...).
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+import uuid
+
+import requests
+
+from conftest import ARTIFACTS, ROOT, docker, free_port
+from hub_load import HubClient
+
+ADMIN = "instructor"
+MEM_LIMIT = "1G"
+
+
+class Hub:
+    """A hub started by docker-compose, and a REST client for it."""
+
+    def __init__(self, lab_image, instructor_image, **env):
+        self.prefix = f"mbhubtest-{uuid.uuid4().hex[:6]}"
+        self.grading_dir = f"/tmp/{self.prefix}-grading"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_password = secrets.token_urlsafe(24)
+        self.env = {**os.environ, "PASSWORD": "unused-by-the-hub",
+                    "MATCHBOX_HUB_PREFIX": self.prefix, "MATCHBOX_HUB_PORT": str(self.port),
+                    "MATCHBOX_HUB_TAG": "test", "MATCHBOX_HUB_LAB_IMAGE": lab_image,
+                    "MATCHBOX_HUB_INSTRUCTOR_LAB_IMAGE": instructor_image,
+                    "MATCHBOX_HUB_GRADING_DIR": self.grading_dir,
+                    "MATCHBOX_HUB_ADMIN_PASSWORD": self.admin_password,
+                    "MATCHBOX_BIND": "127.0.0.1", "MATCHBOX_HUB_MEM_LIMIT": MEM_LIMIT,
+                    "MATCHBOX_HUB_CPU_LIMIT": "1", **env}
+
+    def compose(self, *args, check=True, timeout=600):
+        result = subprocess.run(["docker-compose", "-p", self.prefix, "--profile", "hub", *args],
+                                cwd=ROOT, env=self.env, text=True, capture_output=True, timeout=timeout)
+        if check:
+            assert result.returncode == 0, f"docker-compose {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def logs(self):
+        return self.compose("logs", "--no-color", "hub", check=False).stdout
+
+    def remove(self):
+        """Remove the hub, its participants' containers and every volume it made."""
+        containers = docker("ps", "-aq", "--filter", f"name=^{self.prefix}-", check=False).stdout.split()
+        if containers:
+            docker("rm", "-f", *containers, check=False)
+        self.compose("down", "-v", check=False)
+        volumes = docker("volume", "ls", "-q", "--filter", f"name={self.prefix}-", check=False).stdout.split()
+        if volumes:
+            docker("volume", "rm", "-f", *volumes, check=False)
+        shutil.rmtree(self.grading_dir, ignore_errors=True)
+
+    def wait_up(self, limit=90):
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            try:
+                if requests.get(self.url + "/hub/health", timeout=2).status_code == 200:
+                    return time.monotonic() - started
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"hub not up after {limit} s:\n{self.logs()[-5000:]}")
+
+    def token(self, name, password):
+        """Log in through the REST API (username and password in the body) and get an API token."""
+        r = requests.post(f"{self.url}/hub/api/users/{name}/tokens", timeout=30,
+                          json={"auth": {"username": name, "password": password}, "expires_in": 3600})
+        return r
+
+    def api(self, method, path, token, **kwargs):
+        return requests.request(method, f"{self.url}/hub/api{path}", timeout=30,
+                                headers={"Authorization": f"token {token}"}, **kwargs)
+
+    def spawn(self, name, token, limit=180):
+        """Ask for the user's server and wait until the hub says it is ready; return the seconds."""
+        started = time.monotonic()
+        r = self.api("POST", f"/users/{name}/server", token)
+        assert r.status_code in (201, 202), (r.status_code, r.text)
+        while time.monotonic() - started < limit:
+            model = self.api("GET", f"/users/{name}", token).json()
+            server = model.get("servers", {}).get("", {})
+            if server.get("ready"):
+                return time.monotonic() - started
+            assert model.get("pending") == "spawn" or server, f"spawn failed: {model}\n{self.logs()[-5000:]}"
+            time.sleep(0.5)
+        raise AssertionError(f"{name}'s server not ready after {limit} s:\n{self.logs()[-5000:]}")
+
+
+@contextlib.contextmanager
+def running_hub(image, instructor_image, **env):
+    """A hub built and started from this checkout; its log is kept, everything else removed."""
+    hub = Hub(image, instructor_image, **env)
+    hub.compose("build", "hub-user", "hub-instructor", "hub", timeout=1800)
+    hub.compose("up", "-d", "hub")
+    try:
+        hub.wait_up()
+        yield hub
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"hub-{hub.prefix}.log").write_text(hub.logs())
+        hub.remove()
+
+
+def admin_client(hub):
+    admin = HubClient(hub.url, ADMIN, hub.admin_password)
+    assert admin.login().status_code == 201
+    return admin
+
+
+def test_signup_needs_approval_and_failed_logins_lock_the_account(hub):
+    admin = admin_client(hub)
+    eve = HubClient(hub.url, "eve", "eve-password-" + secrets.token_hex(4))
+    eve.signup()
+    assert eve.login().status_code == 403, "logged in before the instructor approved"
+    # Nobody can sign up as an existing account, nor log in as the admin with their own password.
+    impostor = HubClient(hub.url, ADMIN, eve.password)
+    impostor.signup()  # refused: the name is taken (the admin login below still works)
+    assert impostor.login().status_code == 403
+    admin.approve("eve")
+    assert eve.login().status_code == 201
+    # Five wrong passwords: the account is locked, even for the right password.
+    wrong = HubClient(hub.url, "eve", "not-eves-password")
+    for _ in range(5):
+        assert wrong.login().status_code == 403
+    assert eve.login().status_code == 403, "not locked after 5 failed logins"
+    # Others are not locked out by eve's lockout.
+    assert admin.login().status_code == 201
+
+
+def approved(hub, admin, name):
+    """A signed-up, approved, logged-in participant with a running server."""
+    me = HubClient(hub.url, name, f"{name}-password-" + secrets.token_hex(4))
+    me.signup()
+    admin.approve(name)
+    assert me.login().status_code == 201
+    me.spawn()
+    return me
+
+
+def own_volumes(hub, client):
+    """{volume name: writable} of the client's container."""
+    mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", f"{hub.prefix}-{client.name}").stdout)
+    return {m["Name"]: m["RW"] for m in mounts if m["Type"] == "volume"}

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import requests
 
@@ -20,6 +21,10 @@ from hub_load import HubClient
 
 ADMIN = "instructor"
 MEM_LIMIT = "1G"
+# Each participant's work volume in the tests (the default is 2G): small enough to fill quickly.
+DISK_LIMIT = "512M"
+# Processes and threads per participant container in the tests (the default is 1024).
+PIDS_LIMIT = 256
 
 
 class Hub:
@@ -28,6 +33,7 @@ class Hub:
     def __init__(self, lab_image, instructor_image, **env):
         self.prefix = f"mbhubtest-{uuid.uuid4().hex[:6]}"
         self.grading_dir = f"/tmp/{self.prefix}-grading"
+        self.disks_dir = f"/tmp/{self.prefix}-disks"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_password = secrets.token_urlsafe(24)
@@ -36,6 +42,9 @@ class Hub:
                     "MATCHBOX_HUB_TAG": "test", "MATCHBOX_HUB_LAB_IMAGE": lab_image,
                     "MATCHBOX_HUB_INSTRUCTOR_LAB_IMAGE": instructor_image,
                     "MATCHBOX_HUB_GRADING_DIR": self.grading_dir,
+                    "MATCHBOX_HUB_DISKS_DIR": self.disks_dir,
+                    "MATCHBOX_HUB_DISK_LIMIT": DISK_LIMIT, "MATCHBOX_HUB_INBOUND_LIMIT": "256M",
+                    "MATCHBOX_HUB_PIDS_LIMIT": str(PIDS_LIMIT),
                     "MATCHBOX_HUB_ADMIN_PASSWORD": self.admin_password,
                     "MATCHBOX_BIND": "127.0.0.1", "MATCHBOX_HUB_MEM_LIMIT": MEM_LIMIT,
                     "MATCHBOX_HUB_CPU_LIMIT": "1", **env}
@@ -59,6 +68,13 @@ class Hub:
         volumes = docker("volume", "ls", "-q", "--filter", f"name={self.prefix}-", check=False).stdout.split()
         if volumes:
             docker("volume", "rm", "-f", *volumes, check=False)
+        # the size-capped volumes' loop devices (unmounted by now), then their files
+        for image in Path(self.disks_dir).rglob("*.img"):
+            attached = subprocess.run(["losetup", "--associated", str(image), "--output", "NAME",
+                                       "--noheadings"], capture_output=True, text=True).stdout.split()
+            for device in attached:
+                subprocess.run(["losetup", "--detach", device], check=False)
+        shutil.rmtree(self.disks_dir, ignore_errors=True)
         shutil.rmtree(self.grading_dir, ignore_errors=True)
 
     def wait_up(self, limit=90):

@@ -6,9 +6,15 @@ Everything a room needs to change comes from the environment (docker-compose.yml
 """
 
 import json
+import logging
 import os
 import secrets
 import sys
+
+import docker
+from jupyterhub.traitlets import ByteSpecification
+
+from matchbox_hub import disks
 
 from nativeauthenticator import NativeAuthenticator
 
@@ -90,25 +96,57 @@ INSTRUCTOR_GID = int(env("MATCHBOX_HUB_INSTRUCTOR_GID", "2000"))
 PARTICIPANT_GID_BASE = int(env("MATCHBOX_HUB_PARTICIPANT_GID_BASE", "10000"))
 
 
+# inbound/ is a volume of its own, capped in size (MATCHBOX_HUB_INBOUND_LIMIT): an ext4
+# filesystem in a sparse file (hub/matchbox_hub/disks.py), so submissions can fill it but never
+# the host's disk. The hub defines it (its root: root:GID 0773) before any server mounts it.
+INBOUND_VOLUME = f"{PREFIX}-inbound"
+
+
+def size(variable, default):
+    """Bytes from a size in the environment ('2G', '512M'); 0 (no limit) for '0' or ''."""
+    value = env(variable, default).strip()
+    return 0 if value in ("", "0") else ByteSpecification().validate(None, value)
+
+
+INBOUND_LIMIT = size("MATCHBOX_HUB_INBOUND_LIMIT", "4G")
+DISK_LIMIT = size("MATCHBOX_HUB_DISK_LIMIT", "2G")
+DISKS_DIR = env("MATCHBOX_HUB_DISKS_DIR", "/var/lib/matchbox-hub/disks")
+EXCHANGE_MOUNTED = os.path.ismount(EXCHANGE)
+
+
 def prepare_exchange():
     """Create the exchange's folders with the owners and modes above (the hub runs as root)."""
-    if not os.path.isdir(INBOUND):
-        print(f"matchbox-hub: {INBOUND} is not mounted: no nbgrader exchange", flush=True)
+    if not EXCHANGE_MOUNTED:
+        print(f"matchbox-hub: {EXCHANGE} is not mounted: no nbgrader exchange", flush=True)
         return
     os.chmod(EXCHANGE, 0o755)
-    for name, mode in (("", 0o2775), ("outbound", 0o2775), ("inbound", 0o773), ("feedback", 0o2771)):
+    # inbound/ here is only the mount point of the inbound volume
+    for name, mode in (("", 0o2775), ("outbound", 0o2775), ("inbound", 0o755), ("feedback", 0o2771)):
         path = os.path.join(EXCHANGE, COURSE, name)
         os.makedirs(path, exist_ok=True)
         os.chown(path, 0, INSTRUCTOR_GID)
         os.chmod(path, mode)
-
-
-prepare_exchange()
+    client = docker.APIClient(version="auto")
+    if INBOUND_LIMIT:
+        image = os.path.join(DISKS_DIR, f"{INBOUND_VOLUME}.img")
+        if not os.path.exists(image):
+            disks.make_image(image, INBOUND_LIMIT, owner=(0, INSTRUCTOR_GID), mode=0o773)
+        disks.attach_volume(client, INBOUND_VOLUME, image, logging.getLogger("matchbox-hub"))
+    elif not client.volumes(filters={"name": f"^{INBOUND_VOLUME}$"}).get("Volumes"):
+        # no size limit: a plain volume, its root given the inbound owner and mode once
+        client.create_volume(INBOUND_VOLUME)
+        container = client.create_container(
+            c.DockerSpawner.image, ["sh", "-c", f"chown 0:{INSTRUCTOR_GID} /x && chmod 0773 /x"],
+            user="0:0", network_disabled=True,
+            host_config=client.create_host_config(binds={INBOUND_VOLUME: {"bind": "/x", "mode": "rw"}}))
+        client.start(container)
+        client.wait(container, timeout=120)
+        client.remove_container(container, force=True)
 
 
 def enroll(name, gid):
     """Record name -> group in the roster (atomically; spawn hooks run one at a time)."""
-    if not os.path.isdir(INBOUND):
+    if not EXCHANGE_MOUNTED:
         return
     try:
         with open(ROSTER, encoding="utf-8") as f:
@@ -165,7 +203,16 @@ def per_user(spawner):
 c.Spawner.pre_spawn_hook = per_user
 
 # ---- participant containers ------------------------------------------------------------------
-c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
+# DockerSpawner with a size-capped work volume per participant, archived when they are deleted.
+c.JupyterHub.spawner_class = "matchbox_hub.spawner.MatchboxSpawner"
+c.MatchboxSpawner.disk_limit = DISK_LIMIT
+c.MatchboxSpawner.disks_dir = DISKS_DIR
+c.MatchboxSpawner.work_volume = f"{PREFIX}-user-{{username}}"
+if DISK_LIMIT or INBOUND_LIMIT:
+    try:
+        disks.check_loop_devices()
+    except disks.DiskError as problem:
+        sys.exit(f"matchbox-hub: {problem}")
 c.DockerSpawner.image = env("MATCHBOX_HUB_USER_IMAGE", "matchbox-hub-user:latest")
 c.DockerSpawner.prefix = PREFIX
 c.DockerSpawner.network_name = env("MATCHBOX_HUB_NETWORK", PREFIX)
@@ -182,17 +229,22 @@ c.DockerSpawner.volumes = {
 c.DockerSpawner.remove = True
 c.DockerSpawner.environment = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 c.Spawner.default_url = "/lab"
-MEM_LIMIT = env("MATCHBOX_HUB_MEM_LIMIT", "3G")
-c.Spawner.mem_limit = MEM_LIMIT
-# No swap beyond the limit: past it the kernel is killed at once instead of thrashing the host.
-_units = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
-_bytes = int(float(MEM_LIMIT[:-1]) * _units[MEM_LIMIT[-1]]) if MEM_LIMIT[-1] in _units else int(MEM_LIMIT)
-c.DockerSpawner.extra_host_config = {"memswap_limit": _bytes}
+c.Spawner.mem_limit = env("MATCHBOX_HUB_MEM_LIMIT", "3G")
+c.DockerSpawner.extra_host_config = {
+    # No swap beyond the limit: past it the kernel is killed at once instead of thrashing the host.
+    "memswap_limit": size("MATCHBOX_HUB_MEM_LIMIT", "3G"),
+    # A fork loop in one container stops at its own limit, not at the host's process table.
+    # TensorFlow starts about two threads per core per kernel, and threads count.
+    "pids_limit": int(env("MATCHBOX_HUB_PIDS_LIMIT", "1024")),
+}
 c.Spawner.cpu_limit = float(env("MATCHBOX_HUB_CPU_LIMIT", "1"))
 c.Spawner.start_timeout = int(env("MATCHBOX_HUB_START_TIMEOUT", "180"))
 c.Spawner.http_timeout = int(env("MATCHBOX_HUB_START_TIMEOUT", "180"))
 # Many participants pressing "Start" at 9:00: let them all spawn at once.
 c.JupyterHub.concurrent_spawn_limit = int(env("MATCHBOX_HUB_CONCURRENT_SPAWNS", "40"))
+
+# The exchange's folders and the inbound volume, now that the participant image is known.
+prepare_exchange()
 
 # ---- idle culler -----------------------------------------------------------------------------
 # Stops servers idle for MATCHBOX_HUB_CULL_TIMEOUT seconds (default 1 hour); the container goes,

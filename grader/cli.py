@@ -11,6 +11,7 @@ the automatic scores and comments and never touching a manual grade. See docs/gr
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from grader import exchange
+from grader import sandbox_client
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUTTER = (".ipynb_checkpoints", "__pycache__")
@@ -55,6 +57,7 @@ c.SandboxKernelManager.cpus = {cpus}
 c.SandboxKernelManager.pids = {pids}
 c.SandboxKernelManager.wall_s = {wall_s}
 c.SandboxKernelManager.run_label = {run_label!r}
+c.SandboxKernelManager.service_socket = {service_socket!r}
 """
 
 
@@ -340,6 +343,84 @@ def from_exchange(assignment, course, settings, work):
     return scratch / "submitted", notes
 
 
+SERVICE_SOCKET = "MATCHBOX_SANDBOX_SOCKET"
+
+
+def sandbox_backend(args):
+    """Where the kernels come from: the hub's sandbox service (its socket, from
+    $MATCHBOX_SANDBOX_SOCKET) or, when that is unset, the local Docker (""). Checked now, so that
+    a grader that cannot start any kernel says so once instead of failing every student."""
+    socket_path = os.environ.get(SERVICE_SOCKET, "")
+    if socket_path:
+        check_service(socket_path, args)
+        return socket_path
+    try:
+        done = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                              capture_output=True, text=True, timeout=60)
+        problem = "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["no answer"])[-1]
+    except (OSError, subprocess.TimeoutExpired) as error:
+        problem = str(error)
+    if problem:
+        raise SystemExit(
+            f"grade: cannot start the sandbox kernels: {SERVICE_SOCKET} is not set (no sandbox "
+            f"service) and Docker does not answer ({problem}). On a host: install Docker and grade "
+            f"as a user in the docker group. In the hub's instructor server the hub sets "
+            f"{SERVICE_SOCKET}: stop and start your server from the hub's control panel.")
+    return ""
+
+
+def check_service(socket_path, args):
+    """The service answers, runs the image asked for and allows the limits asked for."""
+    try:
+        info = sandbox_client.request(socket_path, "GET", "/info", timeout=30)
+    except sandbox_client.ServiceError as problem:
+        raise SystemExit(
+            f"grade: {problem.message}. {SERVICE_SOCKET} names the hub's sandbox service, which "
+            f"starts the kernels: is the hub running with MATCHBOX_HUB_GRADING_DIR set (its log "
+            f"says 'sandbox')? To grade with a local Docker instead, unset {SERVICE_SOCKET}.") from None
+    default_image = os.environ.get("MATCHBOX_GRADE_IMAGE", "matchbox:latest")
+    if args.image not in (default_image, info["image"]):
+        raise SystemExit(f"grade: --image {args.image}: the hub's sandbox service runs every kernel "
+                         f"in {info['image']}; leave --image out")
+    args.image = info["image"]
+    over = [f"{option} {asked} (the most is {most})" for option, asked, most, too_much in (
+        ("--memory", args.memory, info["max_memory"],
+         size_bytes(args.memory) > size_bytes(info["max_memory"])),
+        ("--cpus", args.cpus, info["max_cpus"], args.cpus > info["max_cpus"]),
+        ("--pids", args.pids, info["max_pids"], args.pids > info["max_pids"]),
+        ("--notebook-timeout", args.notebook_timeout, info["max_wall_s"],
+         args.notebook_timeout > info["max_wall_s"]),
+        ("-j", args.jobs, info["max_kernels"], args.jobs > info["max_kernels"])) if too_much]
+    if over:
+        raise SystemExit("grade: over the hub's sandbox service's limits: " + ", ".join(over)
+                         + ". Ask for less (the hub's administrator sets the maxima: docs/room.md).")
+
+
+def size_bytes(text):
+    """'2g' -> bytes (docker --memory's units); unreadable sizes count as 0 here and are
+    refused by whoever starts the kernel."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kmg]?)b?", str(text).strip().lower())
+    if not match:
+        return 0
+    return int(float(match.group(1)) * {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}.get(match.group(2), 1))
+
+
+def sweep(run_label, service_socket, log):
+    """Remove the kernel containers a run left behind (an interrupted run), by the run's label,
+    through whoever started them."""
+    if service_socket:
+        try:
+            sandbox_client.request(service_socket, "DELETE", f"/kernels?run_label={run_label}",
+                                   timeout=300)
+        except sandbox_client.ServiceError as problem:
+            log(f"leftover kernels of this run not removed: {problem.message}")
+        return
+    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=matchbox-grader={run_label}"],
+                               capture_output=True, text=True).stdout.split()
+    if leftovers:
+        subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+
+
 def main(argv=None):
     args = parse(argv)
     if (args.submissions is None) == (not args.from_exchange):
@@ -356,11 +437,13 @@ def main(argv=None):
     db_path = Path(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else None
     if db_path is None or not db_path.is_absolute():
         db_path = course / (db_path or "gradebook.db")
+    service_socket = sandbox_backend(args)
     run_label = uuid.uuid4().hex[:12]
     options = dict(cell_timeout=args.cell_timeout or int(settings["cell_timeout"]),
                    max_output_bytes=args.max_output_bytes, max_lines=args.max_lines,
                    image=args.image, memory=args.memory, cpus=args.cpus, pids=args.pids,
-                   wall_s=args.notebook_timeout, run_label=run_label)
+                   wall_s=args.notebook_timeout, run_label=run_label,
+                   service_socket=service_socket)
     started = time.monotonic()
     results = []
     with tempfile.TemporaryDirectory(prefix="matchbox-grade-") as work, \
@@ -398,11 +481,7 @@ def main(argv=None):
                                 + "; ".join(notes) + ")"})
                 log(f"{student}: {results[-1]['error']}")
         finally:
-            leftovers = subprocess.run(["docker", "ps", "-aq", "--filter",
-                                        f"label=matchbox-grader={run_label}"],
-                                       capture_output=True, text=True).stdout.split()
-            if leftovers:
-                subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+            sweep(run_label, service_socket, log)
     csv = (args.csv or course / "grades.csv").resolve()
     status, output = nbgrader(["export", f"--to={csv}"], cwd=course, timeout=300)
     if status != 0:

@@ -22,6 +22,13 @@ fail the student: the cells that ran keep their outputs, the dying cell and ever
 after it get a KernelDied error (so their tests score 0), and the reason, read from the
 container's state (`docker inspect`: OOMKilled, exit code), is written to deaths_file for the
 closing table. The container is therefore not started with --rm; it is removed on shutdown.
+
+On the hub the instructor's server holds no Docker socket: with service_socket set, the hub's
+sandbox service (hub/matchbox_hub/sandbox_service.py) makes the kernel's two folders and its
+container, with the same lockdown and its own image; the kernel process here is
+`python -m grader.sandbox_client SOCKET ID` (start, wait, exit with the container's status), the
+notebook's folder is copied into the service's work folder before the start, and death() and the
+removal ask the service.
 """
 
 import asyncio
@@ -32,6 +39,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import sys
 import uuid
 
 import zmq
@@ -41,6 +49,8 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, Unicode
+
+from grader import sandbox_client
 
 LABEL = "matchbox-grader"
 WORKDIR = "/home/jovyan/work"
@@ -58,15 +68,43 @@ class SandboxKernelManager(AsyncKernelManager):
     max_message_bytes = Integer(
         64_000_000, help="largest ZMQ message accepted from the kernel (bigger: dropped)").tag(config=True)
     run_label = Unicode("", help="value of the matchbox-grader label, to find leftovers").tag(config=True)
+    service_socket = Unicode(
+        "", help="UNIX socket of the hub's sandbox service: kernels are started through it (in "
+                 "its image, under its maxima) instead of by `docker run` here; empty: `docker "
+                 "run` with the local Docker").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.ipc_dir = tempfile.mkdtemp(prefix="matchbox-ipc-")
+        self.transport = "ipc"
+        self.sandbox_id = None  # the service's id of the kernel (service_socket set)
+        if self.service_socket:
+            return  # the folders come from the service, when the kernel is prepared
+        self.use_ipc_dir(tempfile.mkdtemp(prefix="matchbox-ipc-"))
         os.chmod(self.ipc_dir, 0o777)  # the kernel (uid 1000) creates its sockets here
         self.container = f"matchbox-kernel-{uuid.uuid4().hex[:12]}"
-        self.transport = "ipc"
-        self.connection_file = os.path.join(self.ipc_dir, "kernel.json")
-        self.ip = os.path.join(self.ipc_dir, "k")
+
+    def use_ipc_dir(self, ipc_dir):
+        """The folder of the kernel's connection file and ZMQ sockets (same path inside)."""
+        self.ipc_dir = ipc_dir
+        self.connection_file = os.path.join(ipc_dir, "kernel.json")
+        self.ip = os.path.join(ipc_dir, "k")
+
+    def ask_service(self, method, path, body=None, timeout=120):
+        return sandbox_client.request(self.service_socket, method, path, body, timeout=timeout)
+
+    def prepare_in_service(self):
+        """The service makes the kernel's folders and container (not started yet)."""
+        kernel = self.ask_service("POST", "/kernels", {
+            "memory": self.memory, "cpus": self.cpus, "pids": self.pids, "wall_s": self.wall_s,
+            "run_label": self.run_label or "adhoc"})
+        self.sandbox_id, self.work_dir = kernel["id"], kernel["work_dir"]
+        self.container = kernel["id"]
+        self.use_ipc_dir(kernel["ipc_dir"])
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.service_socket:
+            await asyncio.get_running_loop().run_in_executor(None, self.prepare_in_service)
+        return await super()._async_pre_start_kernel(**kw)
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
@@ -77,6 +115,8 @@ class SandboxKernelManager(AsyncKernelManager):
             os.chmod(self.connection_file, 0o644)
 
     def format_kernel_cmd(self, extra_arguments=None):
+        if self.service_socket:
+            return [sys.executable, "-m", "grader.sandbox_client", self.service_socket, self.sandbox_id]
         cwd = (self._launch_args or {}).get("cwd") or os.getcwd()
         try:
             os.chmod(cwd, 0o777)  # only the kernel's own folder is writable to it
@@ -106,6 +146,11 @@ class SandboxKernelManager(AsyncKernelManager):
         ]
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self.service_socket:
+            # the kernel sees a copy of its notebook's folder, in the folder the service made
+            cwd = (self._launch_args or {}).get("cwd") or os.getcwd()
+            shutil.copytree(cwd, self.work_dir, symlinks=True, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         self.started = time.monotonic()
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
@@ -113,9 +158,7 @@ class SandboxKernelManager(AsyncKernelManager):
         """Why the kernel's container ended, in words for the instructor and the student."""
         state = ""
         for _ in range(40):  # the container may take a moment to be reported as exited
-            state = subprocess.run(
-                ["docker", "inspect", "-f", "{{.State.Running}} {{.State.OOMKilled}} {{.State.ExitCode}}",
-                 self.container], capture_output=True, text=True, timeout=60).stdout.split()
+            state = self.container_state()
             if len(state) != 3 or state[0] == "false":
                 break
             time.sleep(0.25)
@@ -135,6 +178,18 @@ class SandboxKernelManager(AsyncKernelManager):
             return f"crashed ({name})"
         return f"exited (status {code})"
 
+    def container_state(self):
+        """["true"/"false" running, "true"/"false" OOM-killed, exit code], or [] if unknown."""
+        if not self.service_socket:
+            return subprocess.run(
+                ["docker", "inspect", "-f", "{{.State.Running}} {{.State.OOMKilled}} {{.State.ExitCode}}",
+                 self.container], capture_output=True, text=True, timeout=60).stdout.split()
+        try:
+            s = self.ask_service("GET", sandbox_client.kernel_path(self.sandbox_id))
+        except sandbox_client.ServiceError:
+            return []
+        return [str(s["running"]).lower(), str(s["oom_killed"]).lower(), str(s["exit_code"])]
+
     def client(self, **kwargs):
         """The client, its sockets refusing messages over max_message_bytes (a 1 GB print)."""
         kc = super().client(**kwargs)
@@ -142,7 +197,15 @@ class SandboxKernelManager(AsyncKernelManager):
         return kc
 
     def _remove_container(self):
-        subprocess.run(["docker", "rm", "-f", self.container], capture_output=True, timeout=60)
+        if not self.service_socket:
+            subprocess.run(["docker", "rm", "-f", self.container], capture_output=True, timeout=60)
+            return
+        if self.sandbox_id:
+            try:  # the container and both its folders
+                self.ask_service("DELETE", sandbox_client.kernel_path(self.sandbox_id))
+            except sandbox_client.ServiceError as problem:
+                if problem.status != 404:
+                    self.log.warning("sandbox kernel %s not removed: %s", self.sandbox_id, problem.message)
 
     async def _async_kill_kernel(self, restart=False):
         await asyncio.get_running_loop().run_in_executor(None, self._remove_container)
@@ -155,7 +218,8 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         await asyncio.get_running_loop().run_in_executor(None, self._remove_container)
-        shutil.rmtree(self.ipc_dir, ignore_errors=True)
+        if not self.service_socket:
+            shutil.rmtree(self.ipc_dir, ignore_errors=True)
 
 
 class SandboxExecute(Execute):

@@ -164,22 +164,24 @@ def enroll(name, gid):
 
 # ---- the instructor's server -----------------------------------------------------------------
 # The admin's server runs the instructor image (the course, formgrader, `grade`) and belongs to
-# the instructor group. `grade` starts each student's kernel as a sandbox container, so that
-# server also gets the Docker socket and a host folder mounted at the same path inside (the
-# kernels' sockets and working copies live there). MATCHBOX_HUB_GRADING_DIR= (empty) turns that
-# off: then grade on the host (docs/room.md).
+# the instructor group. It holds no Docker socket (nor any Jupyter server does): `grade` asks the
+# hub's sandbox service (below) to start each student's kernel, over a UNIX socket in the
+# grading dir, a host folder mounted at the same path here, in that server and in the kernels.
+# The folder is root's (the instructor group may enter it, not change it): the service makes
+# each kernel's folders in it. MATCHBOX_HUB_GRADING_DIR= (empty) turns grading in the hub off:
+# then grade on the host (docs/room.md).
 INSTRUCTOR_IMAGE = env("MATCHBOX_HUB_INSTRUCTOR_IMAGE", "matchbox-hub-instructor:latest")
 GRADING_DIR = env("MATCHBOX_HUB_GRADING_DIR", "")
-DOCKER_SOCKET = "/var/run/docker.sock"
+SANDBOX_SOCKET = os.path.join(GRADING_DIR, "sandbox.sock")
 if GRADING_DIR:
     os.makedirs(GRADING_DIR, exist_ok=True)
-    os.chown(GRADING_DIR, 1000, INSTRUCTOR_GID)
-    os.chmod(GRADING_DIR, 0o770)
+    os.chown(GRADING_DIR, 0, INSTRUCTOR_GID)
+    os.chmod(GRADING_DIR, 0o750)
 
 
 def per_user(spawner):
     """A participant's server gets its own group; the admin's the instructor image, the
-    instructor group and (optionally) the grader's Docker."""
+    instructor group and (optionally) the grading dir with the sandbox service's socket."""
     if not spawner.user.admin:
         gid = PARTICIPANT_GID_BASE + spawner.user.id
         enroll(spawner.user.name, gid)
@@ -191,10 +193,9 @@ def per_user(spawner):
     volumes = {**spawner.volumes, f"{PREFIX}-exchange": {"bind": EXCHANGE, "mode": "rw"}}
     environment = dict(spawner.environment)
     if GRADING_DIR:
-        groups.append(str(os.stat(DOCKER_SOCKET).st_gid))
-        volumes[DOCKER_SOCKET] = DOCKER_SOCKET
         volumes[GRADING_DIR] = GRADING_DIR
-        environment.update(TMPDIR=GRADING_DIR, MATCHBOX_GRADE_IMAGE=c.DockerSpawner.image)
+        environment.update(MATCHBOX_SANDBOX_SOCKET=SANDBOX_SOCKET,
+                           MATCHBOX_GRADE_IMAGE=c.DockerSpawner.image)
     spawner.volumes = volumes
     spawner.environment = environment
     spawner.extra_host_config = {**spawner.extra_host_config, "group_add": groups}
@@ -261,3 +262,17 @@ if CULL_TIMEOUT > 0:
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
     }]
+
+# ---- the grading sandbox service -------------------------------------------------------------
+# The one holder of the Docker socket besides the hub, in the hub's container (as root): it starts
+# grading kernels of the participant image, locked down and within its maxima, for whoever may
+# open its socket (root and the instructor group: GRADING_DIR/sandbox.sock, mode 0660). Its API
+# and what a caller can and cannot ask: hub/matchbox_hub/sandbox_service.py, docs/grading.md.
+# It calls no hub API (no token scopes).
+if GRADING_DIR:
+    c.JupyterHub.services.append({
+        "name": "sandbox",
+        "command": [sys.executable, "-m", "matchbox_hub.sandbox_service",
+                    f"--grading-dir={GRADING_DIR}", f"--image={c.DockerSpawner.image}",
+                    f"--group={INSTRUCTOR_GID}"],
+    })

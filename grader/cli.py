@@ -18,10 +18,11 @@ import sys
 import tempfile
 import time
 import uuid
+import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader import exchange
+from grader import exchange, intake
 from grader import sandbox_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,18 +107,24 @@ def course_settings(course):
 ZIP_REGEXP = r"(?:.*/)?(?P<student_id>[^_/]+)_(?P<file_id>[^/]+\.ipynb)$"
 
 
-def collect_flat(path, assignment, course, source, regexp, work, log):
+def collect_flat(path, assignment, course, source, regexp, work, log, caps=intake.Caps()):
     """A zip (from an LMS) or a flat folder of STUDENT_NOTEBOOK.ipynb files, sorted into
-    STUDENT/ASSIGNMENT/ by nbgrader zip_collect in a scratch course; returns its submitted/."""
+    STUDENT/ASSIGNMENT/ by nbgrader zip_collect in a scratch course; returns its submitted/ and
+    {student: [notes on files refused]}. Our code extracts the zip and copies the files
+    (grader/intake.py): zip_collect only sees regular files, and no archive to open itself."""
     scratch = Path(work) / "zip-collect"
     archive = scratch / "downloaded" / assignment / "archive"
     archive.mkdir(parents=True)
+    # zip_collect matches the regexp on the path each file will have in extracted/
+    flat = intake.Flat(archive, scratch / "downloaded" / assignment / "extracted", regexp, caps)
     if path.is_file():
-        shutil.copy2(path, archive)
+        flat.add_zip(path, path.stem) if zipfile.is_zipfile(path) else flat.add_file(path, path.name)
     else:
-        for item in path.iterdir():
-            if item.is_file():
-                shutil.copy2(item, archive)
+        flat.add_folder(path)
+    for line in flat.unnamed:
+        log(line)
+    notes = {intake.shown(student): got.refused for student, got in flat.students.items()
+             if got.refused}
     (scratch / "nbgrader_config.py").write_text(
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.release_directory = {str(course / source)!r}\n"
@@ -130,17 +137,25 @@ def collect_flat(path, assignment, course, source, regexp, work, log):
     skipped = [line for line in output.splitlines() if "Skipped" in line]
     for line in skipped:
         log(line.strip())
-    return scratch / "submitted"
+    return scratch / "submitted", notes
 
 
 def find_submissions(path, assignment):
-    """{student: folder with that student's notebooks} from PATH/STUDENT/[ASSIGNMENT/]*.ipynb."""
+    """{student: folder with that student's notebooks} from PATH/STUDENT/[ASSIGNMENT/]*.ipynb.
+    Links are not followed here: a student folder that is a link is listed, and refused by the
+    intake copy in grade_one with its reason."""
     found = {}
-    for student in sorted(p for p in Path(path).iterdir() if p.is_dir()):
-        if student.name.startswith(".") or student.name in CLUTTER:
+    for entry in sorted(os.scandir(path), key=lambda e: e.name):
+        if entry.name.startswith(".") or entry.name in CLUTTER:
             continue
-        folder = student / assignment if (student / assignment).is_dir() else student
-        found[student.name] = folder
+        if not (entry.is_dir(follow_symlinks=False) or entry.is_symlink()):
+            continue  # a stray file beside the student folders
+        student = Path(path) / entry.name
+        inner = student / assignment
+        if entry.is_dir(follow_symlinks=False) and (inner.is_symlink() or inner.is_dir()):
+            found[entry.name] = inner
+        else:
+            found[entry.name] = student
     return found
 
 
@@ -164,9 +179,13 @@ def ensure_assignment(course, source, db_url, assignment, log):
     log(f"added {assignment} to the gradebook")
 
 
-def grade_one(student, folder, assignment, course, source, db_path, options, work):
+def grade_one(student, folder, assignment, course, source, db_path, options, work,
+              caps=intake.Caps()):
     """Autograde and generate feedback for one student in a private copy of the course."""
     started = time.monotonic()
+    problem = intake.name_problem(student, strict=False)
+    if problem:  # before the name becomes a folder
+        return {"student": intake.shown(student), "error": problem, "notes": []}
     tmp = Path(work) / student
     tmp.mkdir()
     (tmp / "nbgrader_config.py").write_text(CONFIG.format(db=tmp / "gradebook.db",
@@ -174,28 +193,30 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
     shutil.copytree(course / source / assignment, tmp / "source" / assignment,
                     ignore=shutil.ignore_patterns(*CLUTTER))
     shutil.copy2(db_path, tmp / "gradebook.db")
-    dest = tmp / "submitted" / student / assignment
-    notebooks = sorted(folder.glob("*.ipynb"))
     result = {"student": student, "tmp": str(tmp), "seconds": 0.0, "notes": []}
+    dest = tmp / "submitted" / student / assignment
+    copied = intake.copy_submission(folder, dest, caps, label=student)  # regular files only
+    result["notes"] += copied.refused
+    notebooks = sorted(name for name in copied.files if "/" not in name and name.endswith(".ipynb"))
     if not notebooks:
-        result["error"] = "no notebook submitted"
+        result["error"] = "no notebook submitted"  # the refusals are in the notes
         return result
-    shutil.copytree(folder, dest, ignore=shutil.ignore_patterns(*CLUTTER))
     expected = {p.name for p in (course / source / assignment).glob("*.ipynb")}
-    missing = sorted(expected - {p.name for p in notebooks})
-    extra = sorted({p.name for p in notebooks} - expected)
+    missing = sorted(expected - set(notebooks))
+    extra = sorted(set(notebooks) - expected)
     if len(missing) == 1 and len(extra) == 1:  # "01-matchbox (1).ipynb" from a browser download
         (dest / extra[0]).rename(dest / missing[0])
         result["notes"].append(f"graded {extra[0]} as {missing[0]}")
+        notebooks = sorted(set(notebooks) - set(extra) | set(missing))
         missing = []
     elif missing and len(missing) == len(expected):
         result["error"] = "none of the notebooks " + ", ".join(sorted(expected)) + " submitted"
         return result
-    for path in notebooks:
+    for name in notebooks:  # our copy, never the submission itself
         try:
-            json.loads(path.read_text(encoding="utf-8"))
+            json.loads((dest / name).read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as problem:
-            result["error"] = f"{path.name} is not a valid notebook ({type(problem).__name__})"
+            result["error"] = f"{intake.shown(name)} is not a valid notebook ({type(problem).__name__})"
             return result
     limit = options["wall_s"] * max(1, len(expected)) + 120
     scratch = tmp / "scratch"  # the kernels' ipc folders: removed with the run, whatever happens
@@ -325,17 +346,23 @@ def parse(argv):
     parser.add_argument("--max-output-bytes", type=int, default=1_000_000, help="per cell")
     parser.add_argument("--max-lines", type=int, default=1000, help="output lines per cell")
     parser.add_argument("--csv", type=Path, default=None, help="default: COURSE/grades.csv")
+    parser.add_argument("--max-file-mb", type=float, default=20,
+                        help="largest file read of a submission, in MB (bigger: refused)")
+    parser.add_argument("--max-submission-mb", type=float, default=50,
+                        help="most read of one student's submission, in MB (the rest: refused)")
+    parser.add_argument("--max-files", type=int, default=200,
+                        help="most files read of one student's submission (the rest: refused)")
     return parser.parse_args(argv)
 
 
-def from_exchange(assignment, course, settings, work):
-    """nbgrader collect from the exchange (screened: grader/exchange.py) into a scratch copy of
-    the course; its submitted/ and {student: [notes on submissions left out]}."""
+def from_exchange(assignment, course, settings, work, caps=intake.Caps()):
+    """nbgrader collect from our copies of the exchange's submissions (grader/exchange.py) into a
+    scratch copy of the course; its submitted/ and {student: [notes on what was left out]}."""
     scratch = Path(work) / "exchange-collect"
     scratch.mkdir()
     shutil.copy2(course / "nbgrader_config.py", scratch)
     screened, notes = exchange.screen(Path(settings["exchange"]), settings["course_id"], assignment,
-                                      scratch)
+                                      scratch, caps)
     status, output = nbgrader(["collect", assignment, "--update", f"--Exchange.root={screened}"],
                               cwd=scratch, timeout=600)
     if status != 0:
@@ -444,23 +471,26 @@ def main(argv=None):
                    image=args.image, memory=args.memory, cpus=args.cpus, pids=args.pids,
                    wall_s=args.notebook_timeout, run_label=run_label,
                    service_socket=service_socket)
+    caps = intake.Caps(file_bytes=int(args.max_file_mb * intake.MB),
+                       submission_bytes=int(args.max_submission_mb * intake.MB),
+                       files=args.max_files)
     started = time.monotonic()
     results = []
     with tempfile.TemporaryDirectory(prefix="matchbox-grade-") as work, \
             ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         screened = {}
         if args.from_exchange:
-            submissions, screened = from_exchange(args.assignment, course, settings, work)
+            submissions, screened = from_exchange(args.assignment, course, settings, work, caps)
         else:
             submissions = args.submissions.resolve()
             if submissions.is_file() or any(p.is_file() and p.suffix in (".zip", ".ipynb")
                                             for p in submissions.iterdir()):
-                submissions = collect_flat(submissions, args.assignment, course, source,
-                                           args.name_regexp, work, log)
+                submissions, screened = collect_flat(submissions, args.assignment, course, source,
+                                                     args.name_regexp, work, log, caps)
         students = find_submissions(submissions, args.assignment) if submissions.is_dir() else {}
         log(f"{len(students)} students, {args.jobs} at a time, kernels in {args.image}")
         futures = {pool.submit(grade_one, student, folder, args.assignment, course, source,
-                               db_path, options, work): student
+                               db_path, options, work, caps): student
                    for student, folder in students.items()}
         try:
             for future in as_completed(futures):
@@ -476,8 +506,8 @@ def main(argv=None):
                     "".join(f"; {note}" for note in result.get("notes", [])) +
                     f" ({result.get('seconds', 0):.0f} s)")  # benchmarks/grading.py reads "(N s)$"
                 results.append(result)
-            for student, notes in screened.items():  # only others' submissions in their name
-                results.append({"student": student, "error": "no submission of their own ("
+            for student, notes in screened.items():  # nothing of theirs was collected
+                results.append({"student": student, "error": "nothing to grade ("
                                 + "; ".join(notes) + ")"})
                 log(f"{student}: {results[-1]['error']}")
         finally:
@@ -499,8 +529,9 @@ def print_table(results):
     width = max([len("student")] + [len(r["student"]) for r in results])
     print(f"{'student':<{width}}  result")
     for r in results:
-        if "error" in r:
-            print(f"{r['student']:<{width}}  FAILED: {r['error']}")
+        if "error" in r:  # notes too: a refused file can be why nothing could be graded
+            note = "".join(f"; {n}" for n in r.get("notes", []))
+            print(f"{r['student']:<{width}}  FAILED: {r['error']}{note}")
         else:
             note = f"  ({'; '.join(r['notes'])})" if r.get("notes") else ""
             print(f"{r['student']:<{width}}  {r['score']:g}/{r['max_score']:g}{note}")

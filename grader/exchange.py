@@ -1,4 +1,11 @@
-"""The nbgrader exchange as the grader reads it: only submissions made from their own name's server.
+"""The nbgrader exchange as the grader reads it: our own copies of the genuine submissions.
+
+A participant writes their own inbound submission, so it may hold anything a Jupyter terminal can
+make: symbolic links to the course's solutions or gradebook, hard links, FIFOs, gigabytes.
+`nbgrader collect` copies with shutil and follows links, inside the instructor's server; so it
+never sees the inbound folder itself. screen() builds a scratch exchange holding, per student,
+the newest submission copied by grader/intake.py (regular files only, within the caps), and
+collect reads that.
 
 On the hub every server runs as uid 1000, so nbgrader cannot tell who wrote a submission; each
 participant's server has a group of its own instead, recorded by the hub in COURSE/roster.json
@@ -7,18 +14,23 @@ participant's server has a group of its own instead, recorded by the hub in COUR
 """
 
 import json
+import os
+import re
+import stat
 from collections import defaultdict
 from pathlib import Path
 
+from grader import intake
 
-def screen(root, course_id, assignment, scratch):
-    """An exchange root holding only the genuine submissions of the assignment (links to them),
-    and {student: [notes]} about the ones left out. Without a roster: the exchange as it is."""
+RANDOM = re.compile(r"[A-Za-z0-9_=-]{0,64}")  # nbgrader's urlsafe base64 suffix
+
+
+def screen(root, course_id, assignment, scratch, caps=intake.Caps()):
+    """An exchange root holding copies of the newest genuine submission of each student, and
+    {student: [notes]} about what was left out or refused (a student with notes and no copy
+    gets a FAILED row)."""
     roster_file = root / course_id / "roster.json"
-    if not roster_file.is_file():
-        return root, {}
-    roster = json.loads(roster_file.read_text(encoding="utf-8"))
-    names = {gid: name for name, gid in roster.items()}
+    roster = json.loads(roster_file.read_text(encoding="utf-8")) if roster_file.is_file() else None
     screened = scratch / "exchange"
     inbound = screened / course_id / "inbound"
     inbound.mkdir(parents=True)
@@ -26,15 +38,62 @@ def screen(root, course_id, assignment, scratch):
         if (root / course_id / name).is_dir():
             (screened / course_id / name).symlink_to(root / course_id / name)
     notes = defaultdict(list)
-    for entry in sorted((root / course_id / "inbound").iterdir()):
-        parts = entry.name.split("+")
-        if len(parts) < 3 or parts[1] != assignment:
+    newest = {}
+    for entry in sorted(os.scandir(root / course_id / "inbound"), key=lambda e: e.name):
+        parsed = parse_entry(entry.name, assignment)
+        if parsed is None:
+            continue  # another assignment's
+        student, rest = parsed
+        problem = entry_problem(entry, student, rest, roster)
+        if problem:
+            notes[intake.shown(student)].append(problem)
             continue
-        student, when, gid = parts[0], parts[2], entry.stat().st_gid
-        if roster.get(student) != gid:
-            author = names.get(gid, f"an unknown server (group {gid})")
-            author = f"{author}'s server" if gid in names else author
-            notes[student].append(f"ignored a submission from {author} made at {when}")
-            continue
-        (inbound / entry.name).symlink_to(entry)
+        when = submitted_at(rest.partition("+")[0])
+        if student not in newest or when > newest[student][0]:
+            newest[student] = (when, entry.name)
+    for student, (_, name) in sorted(newest.items()):  # only the newest is read, as collect would
+        copied = intake.copy_submission(root / course_id / "inbound" / name, inbound / name, caps,
+                                        label=name)
+        notes[student] += copied.refused
     return screened, dict(notes)
+
+
+def parse_entry(name, assignment):
+    """(student, timestamp text) of an inbound entry of this assignment, else None. nbgrader names
+    them STUDENT+ASSIGNMENT+TIME[+RANDOM]; split on the assignment, so a '+' in the student part
+    is seen (and refused) instead of the entry being skipped."""
+    marker = f"+{assignment}+"
+    if marker not in name:
+        return None
+    student, _, rest = name.partition(marker)
+    return student, rest
+
+
+def entry_problem(entry, student, rest, roster):
+    """Why an inbound entry of this assignment is not collected, or None."""
+    problem = intake.name_problem(student, strict=True)
+    if problem:
+        return problem
+    when, _, suffix = rest.partition("+")
+    if not RANDOM.fullmatch(suffix) or submitted_at(when) is None:
+        return f"refused {intake.shown(entry.name)}: not a submission name nbgrader makes"
+    info = entry.stat(follow_symlinks=False)
+    if not stat.S_ISDIR(info.st_mode):
+        return f"refused {intake.shown(entry.name)}: the submission itself is {intake.kind(info.st_mode)}"
+    if roster is not None and roster.get(student) != info.st_gid:
+        names = {gid: name for name, gid in roster.items()}
+        author = (f"{names[info.st_gid]}'s server" if info.st_gid in names
+                  else f"an unknown server (group {info.st_gid})")
+        return f"ignored a submission from {author} made at {intake.shown(when)}"
+    return None
+
+
+def submitted_at(text):
+    """The timestamp as nbgrader collect reads it, or None where it cannot (a name collect
+    cannot parse would stop the whole collection)."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(text)
+    except (ValueError, OverflowError, TypeError):
+        return None

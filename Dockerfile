@@ -115,8 +115,10 @@ RUN jupyter labextension disable --level=sys_prefix \
 
 EXPOSE 8888
 HEALTHCHECK --interval=3s --timeout=3s --start-period=60s --retries=3 CMD ["/usr/local/bin/healthcheck"]
-ENTRYPOINT ["tini", "-g", "--"]
-CMD ["start-lab"]
+# start-lab runs first, as PID 1: it hashes the password, then execs tini (the init that forwards
+# signals and reaps zombies) with an environment free of it. Other commands run under tini as is.
+ENTRYPOINT ["/usr/local/bin/start-lab"]
+CMD []
 
 # Local files last: they change most often.
 COPY image/jupyter_server_config.py image/nbgrader_config.py /etc/jupyter/

@@ -1,9 +1,21 @@
 """The participant's Jupyter server: listens on 8888, serves the work folder, auth always on."""
 
+import os
+
 c = get_config()  # noqa: F821  (Jupyter provides it)
 c.ServerApp.ip = "0.0.0.0"
 c.ServerApp.port = 8888
 c.ServerApp.open_browser = False
 c.ServerApp.root_dir = "/home/jovyan/work"
-# The password comes from $PASSWORD at every start (see start-lab); it is not changed from the UI.
+# The password comes from $PASSWORD or $PASSWORD_FILE at every start (see start-lab); it is not
+# changed from the UI.
 c.PasswordIdentityProvider.allow_password_change = False
+
+# Under the hub (start-singleuser) JupyterHub does the login and sets these itself.
+if not os.environ.get("JUPYTERHUB_SERVICE_URL"):
+    # Failed logins are throttled per source address (matchbox/lab_login.py): after 5 failures
+    # from one address within 300 s, that address is refused for 300 s before any hashing.
+    c.ServerApp.identity_provider_class = "matchbox.lab_login.ThrottledPasswordIdentityProvider"
+    # The throttle keys on the TCP peer: X-Forwarded-For / X-Real-Ip would let an attacker pick
+    # any address, so they are never trusted here.
+    c.ServerApp.trust_xheaders = False

@@ -9,6 +9,7 @@ uses it.
 """
 
 import argparse
+import html
 import json
 import re
 import statistics
@@ -67,20 +68,36 @@ class HubClient:
             "_xsrf": xsrf, "username": self.name, "password": self.password})
         return r.status_code == 302 and "/login" not in r.headers.get("location", "")
 
+    def signups(self):
+        """The authorization page as the admin sees it (needs browser_login):
+        {username: (row id, approved)} and the page's _xsrf token."""
+        page = self.session.get(self.url + "/hub/authorize", timeout=60)
+        if page.status_code != 200:
+            raise HubError(f"authorization area: {page.status_code}")
+        rows = re.findall(r'<tr data-user-id="(\d+)" data-username="([^"]*)"\s+data-approved="(\w+)"',
+                          page.text)
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+        return ({html.unescape(name): (int(row), approved == "yes") for row, name, approved in rows},
+                html.unescape(xsrf.group(1)) if xsrf else None)
+
+    def authorize(self, name, action):
+        """Press Authorize, Unauthorize or Discard for a sign-up: a POST form with the _xsrf
+        token and the sign-up's row id in the body. Returns the response (302 when done)."""
+        rows, xsrf = self.signups()
+        if name not in rows:
+            raise HubError(f"{name} is not in the authorization area")
+        return self.session.post(self.url + "/hub/authorize", timeout=60, allow_redirects=False,
+                                 data={"_xsrf": xsrf, "user_id": rows[name][0], "action": action})
+
     def approve(self, name):
         """The admin presses "Authorize" for a sign-up on /hub/authorize (needs browser_login)."""
-        def button():
-            page = self.session.get(self.url + "/hub/authorize", timeout=60)
-            if page.status_code != 200:
-                raise HubError(f"authorization area: {page.status_code}")
-            found = re.search(rf'href="[^"]*/authorize/{re.escape(name)}"[^>]*>\s*(\w+)', page.text)
-            if not found:
-                raise HubError(f"{name} is not in the authorization area")
-            return found.group(1)
-
-        if button() == "Authorize":
-            self.session.get(f"{self.url}/hub/authorize/{name}", timeout=60)
-        if button() != "Unauthorize":
+        rows, _ = self.signups()
+        if name in rows and not rows[name][1]:
+            r = self.authorize(name, "authorize")
+            if r.status_code != 302:
+                raise HubError(f"approving {name}: {r.status_code} {r.text[:300]}")
+        rows, _ = self.signups()
+        if not rows.get(name, (None, False))[1]:
             raise HubError(f"{name} was not approved")
 
     # ---- REST ----------------------------------------------------------------------------------

@@ -14,9 +14,8 @@ import sys
 import docker
 from jupyterhub.traitlets import ByteSpecification
 
-from matchbox_hub import disks
+from matchbox_hub import auth, disks
 
-from nativeauthenticator import NativeAuthenticator
 
 c = get_config()  # noqa: F821  (JupyterHub provides it)
 env = os.environ.get
@@ -35,45 +34,35 @@ c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/jupyterhub_cookie_secret"
 # Servers keep running when the hub restarts (docker compose restart hub): work is not interrupted.
 c.JupyterHub.cleanup_servers = False
+# Our templates first (hub/matchbox_hub/templates: the sign-up and approval pages, and JupyterHub's
+# pages whose inline scripts carry the CSP nonce); a Content-Security-Policy on every response
+# that runs no inline script or event handler but ours (matchbox_hub.auth.ContentSecurityPolicy).
+c.JupyterHub.template_paths = [auth.TEMPLATES]
+c.JupyterHub.template_vars = {"csp_nonce": auth.NONCE_MARKER}
+c.JupyterHub.tornado_settings = {"transforms": [auth.ContentSecurityPolicy]}
 
 # ---- accounts --------------------------------------------------------------------------------
-
-
-class MatchboxAuthenticator(NativeAuthenticator):
-    """NativeAuthenticator whose admin account comes from the environment.
-
-    MATCHBOX_HUB_ADMIN_PASSWORD set: the admin's password is (re)set to it at every start.
-    Unset: on the first start a 43-character password is generated and printed once.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        password = os.environ.pop("MATCHBOX_HUB_ADMIN_PASSWORD", "")
-        if self.user_exists(ADMIN):
-            if password and not self.change_password(ADMIN, password):
-                sys.exit(f"matchbox-hub: MATCHBOX_HUB_ADMIN_PASSWORD is shorter than "
-                         f"{self.minimum_password_length} characters")
-            return
-        generated = not password
-        password = password or secrets.token_urlsafe(32)
-        if not self.create_user(ADMIN, password):
-            sys.exit(f"matchbox-hub: cannot create the admin {ADMIN!r} (password shorter than "
-                     f"{self.minimum_password_length} characters?)")
-        if generated:
-            print(f"matchbox-hub: admin {ADMIN!r} created; its password (shown only this once):\n"
-                  f"    {password}", flush=True)
-
-
-c.JupyterHub.authenticator_class = MatchboxAuthenticator
+# matchbox_hub.auth: NativeAuthenticator's sign-up and approval with strict usernames (NFKC, lower
+# case, [a-z0-9][a-z0-9_-]{0,31}), our own escaped pages with POST-only changes, and throttles
+# per source address (never per account: nobody can lock another person out).
+c.JupyterHub.authenticator_class = auth.MatchboxAuthenticator
 c.Authenticator.admin_users = {ADMIN}
-# NativeAuthenticator itself refuses accounts the instructor has not approved.
+# The authenticator itself refuses accounts the instructor has not approved.
 c.Authenticator.allow_all = True
 c.NativeAuthenticator.open_signup = False
 c.NativeAuthenticator.minimum_password_length = int(env("MATCHBOX_HUB_MIN_PASSWORD", "8"))
 c.NativeAuthenticator.check_common_password = True
-# Lockout: after this many failed logins for one account, it is refused for that many seconds.
-c.NativeAuthenticator.allowed_failed_logins = int(env("MATCHBOX_HUB_FAILED_LOGINS", "5"))
-c.NativeAuthenticator.seconds_before_next_try = int(env("MATCHBOX_HUB_LOCKOUT_SECONDS", "120"))
+# NativeAuthenticator's per-account lockout let anyone lock anyone out: off.
+c.NativeAuthenticator.allowed_failed_logins = 0
+# After this many failed logins from one source address within that many seconds, that address
+# (only) is refused until the oldest failure is that old.
+c.MatchboxAuthenticator.failed_logins_per_address = int(env("MATCHBOX_HUB_FAILED_LOGINS", "5"))
+c.MatchboxAuthenticator.address_lockout_seconds = int(env("MATCHBOX_HUB_LOCKOUT_SECONDS", "120"))
+# Sign-ups: per source address per window (a room behind one NAT shares an address: keep it
+# above the room's size), and a cap on sign-ups waiting for approval (docs/room.md).
+c.MatchboxAuthenticator.signups_per_address = int(env("MATCHBOX_HUB_SIGNUPS_PER_ADDRESS", "60"))
+c.MatchboxAuthenticator.signup_window_seconds = int(env("MATCHBOX_HUB_SIGNUP_WINDOW_SECONDS", "600"))
+c.MatchboxAuthenticator.max_pending_signups = int(env("MATCHBOX_HUB_MAX_PENDING_SIGNUPS", "200"))
 
 # ---- the nbgrader exchange -------------------------------------------------------------------
 # Two volumes: <prefix>-exchange (outbound/ and feedback/) and <prefix>-inbound mounted on its

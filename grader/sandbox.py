@@ -26,7 +26,7 @@ closing table. The container is therefore not started with --rm; it is removed o
 On the hub the instructor's server holds no Docker socket: with service_socket set, the hub's
 sandbox service (hub/matchbox_hub/sandbox_service.py) makes the kernel's two folders and its
 container, with the same lockdown and its own image; the kernel process here is
-`python -m grader.sandbox_client SOCKET ID` (start, wait, exit with the container's status), the
+`python grader/sandbox_client.py SOCKET ID` (start, wait, exit with the container's status), the
 notebook's folder is copied into the service's work folder before the start, and death() and the
 removal ask the service.
 """
@@ -116,7 +116,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         if self.service_socket:
-            return [sys.executable, "-m", "grader.sandbox_client", self.service_socket, self.sandbox_id]
+            # by its path: it needs only the standard library, not the grader on sys.path
+            return [sys.executable, sandbox_client.__file__, self.service_socket, self.sandbox_id]
         cwd = (self._launch_args or {}).get("cwd") or os.getcwd()
         try:
             os.chmod(cwd, 0o777)  # only the kernel's own folder is writable to it

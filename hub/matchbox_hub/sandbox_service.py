@@ -38,7 +38,9 @@ import socketserver
 import stat
 import struct
 import threading
+import time
 import uuid
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import docker
@@ -110,6 +112,8 @@ class SandboxService(Application):
     max_wall_s = Integer(3600, help="longest a kernel may live, in seconds").tag(config=True)
     max_kernels = Integer(8, help="kernels prepared or running at once (a grading run's -j "
                                   "needs one each)").tag(config=True)
+    keep_exited_s = Integer(3600, help="an ended kernel nobody removed (its grader crashed) is "
+                                       "removed this long after its wall clock").tag(config=True)
 
     aliases = {
         "grading-dir": "SandboxService.grading_dir",
@@ -136,7 +140,8 @@ class SandboxService(Application):
         self.kernels_dir = os.path.join(self.grading_dir, "kernels")
         self.socket_path = os.path.join(self.grading_dir, self.socket_name)
         self.lock = threading.Lock()
-        self.docker = docker.from_env(timeout=120)
+        # one connection per blocked wait, and some for everything else
+        self.docker = docker.from_env(timeout=120, max_pool_size=self.max_kernels + 8)
         self.max_memory_bytes = memory_bytes(self.max_memory)
 
     def exit_with(self, message):
@@ -263,6 +268,7 @@ class SandboxService(Application):
         """Prepare a kernel: its folders and its (not yet started) container."""
         limits = self.limits(body)
         with self.lock:  # count and create together: max_kernels holds under parallel requests
+            self.reap()
             busy = [c for c in self.containers() if c.status in ("created", "running")]
             if len(busy) >= self.max_kernels:
                 raise Refused(429, "too-many-kernels", f"{len(busy)} kernels already running, the "
@@ -276,7 +282,8 @@ class SandboxService(Application):
                     self.image, name=f"{self.container_prefix}-{kernel_id}",
                     command=kernel_command(limits["wall_s"], connection_file),
                     labels={LABEL: self.grading_dir, RUN_LABEL: limits["run_label"],
-                            "matchbox-sandbox.id": kernel_id},
+                            "matchbox-sandbox.id": kernel_id,
+                            "matchbox-sandbox.wall_s": str(limits["wall_s"])},
                     network_mode="none", mem_limit=limits["memory"], memswap_limit=limits["memory"],
                     nano_cpus=int(limits["cpus"] * 1e9), pids_limit=limits["pids"],
                     read_only=True, user=self.kernel_user, cap_drop=["ALL"],
@@ -301,6 +308,21 @@ class SandboxService(Application):
         return {"id": kernel_id, "ipc_dir": ipc_dir, "work_dir": work_dir,
                 "connection_file": connection_file, "image": self.image}
 
+    def reap(self):
+        """Remove what crashed graders left: kernels prepared and never started (a minute is
+        plenty), still running past their wall clock, or ended long ago; so that they never
+        count against max_kernels for good."""
+        now = time.time()
+        for container in self.containers():
+            age = now - created(container)
+            wall_s = int(container.labels.get("matchbox-sandbox.wall_s") or self.max_wall_s)
+            if ((container.status == "created" and age > 600)
+                    or (container.status == "running" and age > wall_s + 120)
+                    or (container.status not in ("created", "running") and age > wall_s + self.keep_exited_s)):
+                log.warning("removing kernel %s left behind (%s, %d s old)", container.name,
+                            container.status, age)
+                self.remove(container.labels.get("matchbox-sandbox.id", ""), container)
+
     def start_kernel(self, kernel_id):
         container = self.kernel(kernel_id)
         if container.status != "created":
@@ -313,10 +335,12 @@ class SandboxService(Application):
         container.wait(timeout=self.max_wall_s + 600)
         return state(self.kernel(kernel_id))
 
-    def remove(self, kernel_id):
-        container = self.kernel(kernel_id)
+    def remove(self, kernel_id, container=None):
+        """A kernel's container and its folders."""
+        container = container or self.kernel(kernel_id)
         container.remove(force=True)
-        shutil.rmtree(os.path.join(self.kernels_dir, kernel_id), ignore_errors=True)
+        if KERNEL_ID.fullmatch(kernel_id):
+            shutil.rmtree(os.path.join(self.kernels_dir, kernel_id), ignore_errors=True)
         return {"removed": [kernel_id]}
 
     def sweep(self, run_label):
@@ -326,11 +350,7 @@ class SandboxService(Application):
                                                 "digits, '.', '_' or '-')")
         removed = []
         for container in self.containers(run_label=run_label):
-            kernel_id = container.labels.get("matchbox-sandbox.id", "")
-            container.remove(force=True)
-            if KERNEL_ID.fullmatch(kernel_id):
-                shutil.rmtree(os.path.join(self.kernels_dir, kernel_id), ignore_errors=True)
-            removed.append(kernel_id)
+            removed += self.remove(container.labels.get("matchbox-sandbox.id", ""), container)["removed"]
         return {"removed": removed}
 
     def handle(self, method, path, query, body):
@@ -363,6 +383,15 @@ def kernel_command(wall_s, connection_file):
                         'exec timeout -s KILL "$0" python -m ipykernel_launcher '
                         '-f "$1" --HistoryManager.hist_file=:memory:',
             str(wall_s), connection_file]
+
+
+def created(container):
+    """When Docker created the container, in epoch seconds (inspect gives ISO 8601, in UTC)."""
+    stamp = container.attrs.get("Created", "")
+    try:
+        return datetime.fromisoformat(stamp[:19]).replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return time.time()
 
 
 def state(container):
@@ -437,6 +466,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except docker.errors.APIError as problem:
             log.exception("Docker refused %s %s", self.command, url.path)
             status, data = 502, {"error": f"Docker: {problem.explanation or problem}", "reason": "docker"}
+        except Exception as problem:  # noqa: BLE001  (the caller gets an answer; the log the trace)
+            log.exception("%s %s failed", self.command, url.path)
+            status, data = 500, {"error": f"the sandbox service failed: {type(problem).__name__}: "
+                                          f"{problem}", "reason": "internal"}
         self.answer(status, data)
 
     do_GET = do_POST = do_DELETE = dispatch

@@ -255,7 +255,8 @@ def member_parts(info):
 
 def extract_member(archive, info, dest, intake, rel):
     """Extract one checked zip member into dest (a new file under folders we create)."""
-    why = size_problem(info.file_size, intake)
+    why = "a path out of the zip's folder (..)" if ".." in Path(rel).parts else (
+        size_problem(info.file_size, intake))
     if why:
         intake.refuse(rel, why)
         return

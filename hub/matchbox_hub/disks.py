@@ -43,7 +43,8 @@ def make_image(path, size, owner=(1000, 100), mode=None):
          "-E", f"root_owner={owner[0]}:{owner[1]},lazy_itable_init=1,lazy_journal_init=1", partial)
     _run("debugfs", "-w", "-R", "rmdir lost+found", partial)
     if mode is not None:
-        _run("debugfs", "-w", "-R", f"sif <2> mode {0o40000 | mode:o}", partial)
+        _run("debugfs", "-w", "-R", f"sif <2> mode 0{0o40000 | mode:o}", partial)  # octal: leading 0
+    _run("e2fsck", "-f", "-n", partial)  # a filesystem Docker will mount, or an error here
     os.rename(partial, path)
 
 

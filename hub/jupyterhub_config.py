@@ -58,9 +58,9 @@ c.NativeAuthenticator.allowed_failed_logins = 0
 # (only) is refused until the oldest failure is that old.
 c.MatchboxAuthenticator.failed_logins_per_address = int(env("MATCHBOX_HUB_FAILED_LOGINS", "5"))
 c.MatchboxAuthenticator.address_lockout_seconds = int(env("MATCHBOX_HUB_LOCKOUT_SECONDS", "120"))
-# Sign-ups: per source address per window (a room behind one NAT shares an address: keep it
-# above the room's size), and a cap on sign-ups waiting for approval (docs/room.md).
-c.MatchboxAuthenticator.signups_per_address = int(env("MATCHBOX_HUB_SIGNUPS_PER_ADDRESS", "60"))
+# Sign-up attempts per source address per window (a room behind one NAT shares an address: keep
+# it well above the room's size), and a cap on sign-ups waiting for approval (docs/room.md).
+c.MatchboxAuthenticator.signups_per_address = int(env("MATCHBOX_HUB_SIGNUPS_PER_ADDRESS", "100"))
 c.MatchboxAuthenticator.signup_window_seconds = int(env("MATCHBOX_HUB_SIGNUP_WINDOW_SECONDS", "600"))
 c.MatchboxAuthenticator.max_pending_signups = int(env("MATCHBOX_HUB_MAX_PENDING_SIGNUPS", "200"))
 

@@ -128,10 +128,11 @@ class MatchboxAuthenticator(NativeAuthenticator):
     address_lockout_seconds = Integer(
         120, config=True, help="The window, in seconds, of failed_logins_per_address.")
     signups_per_address = Integer(
-        60, config=True,
-        help="Accounts one source address may create within signup_window_seconds. A room "
-             "behind one NAT address signs up from a single address: keep it above the room's "
-             "size. 0: no limit.")
+        100, config=True,
+        help="Sign-up attempts (the form posted, whatever the outcome) one source address may "
+             "make within signup_window_seconds; beyond, every sign-up from it is refused. A "
+             "room behind one NAT address signs up from a single address, retries included: "
+             "keep it well above the room's size. 0: no limit.")
     signup_window_seconds = Integer(
         600, config=True, help="The window, in seconds, of signups_per_address.")
     max_pending_signups = Integer(
@@ -305,6 +306,8 @@ class SignUpHandler(BaseHandler):
         address = source_address(self.request)
         name = auth.normalize_username(raw)
         wait = auth.signups.wait(address)
+        if not wait:
+            auth.signups.record(address)  # every attempt: a script trying names is a flood too
         if wait:
             self.set_status(429)
             message = throttled_message("sign-ups", wait)
@@ -325,7 +328,6 @@ class SignUpHandler(BaseHandler):
             if auth.create_user(name, password) is None:
                 message = "The account could not be created: try again or ask the instructor."
             else:
-                auth.signups.record(address)
                 self.log.info("Sign-up of %s from %s", name, address)
                 self.finish(await self._render(
                     f"Your sign-up as {name!r} was sent to the admin (the instructor): you can "

@@ -186,8 +186,8 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
     problem = intake.name_problem(student, strict=False)
     if problem:  # before the name becomes a folder
         return {"student": intake.shown(student), "error": problem, "notes": []}
-    tmp = Path(work) / student
-    tmp.mkdir()
+    tmp = Path(work) / "students" / student  # apart from zip-collect/, exchange-collect/
+    tmp.mkdir(parents=True)
     (tmp / "nbgrader_config.py").write_text(CONFIG.format(db=tmp / "gradebook.db",
                                                           deaths=tmp / DEATHS, **options))
     shutil.copytree(course / source / assignment, tmp / "source" / assignment,
@@ -206,7 +206,7 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
     extra = sorted(set(notebooks) - expected)
     if len(missing) == 1 and len(extra) == 1:  # "01-matchbox (1).ipynb" from a browser download
         (dest / extra[0]).rename(dest / missing[0])
-        result["notes"].append(f"graded {extra[0]} as {missing[0]}")
+        result["notes"].append(f"graded {intake.shown(extra[0], spaces=True)} as {missing[0]}")
         notebooks = sorted(set(notebooks) - set(extra) | set(missing))
         missing = []
     elif missing and len(missing) == len(expected):
@@ -216,7 +216,7 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
         try:
             json.loads((dest / name).read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as problem:
-            result["error"] = f"{intake.shown(name)} is not a valid notebook ({type(problem).__name__})"
+            result["error"] = f"{intake.shown(name, spaces=True)} is not a valid notebook ({type(problem).__name__})"
             return result
     limit = options["wall_s"] * max(1, len(expected)) + 120
     scratch = tmp / "scratch"  # the kernels' ipc folders: removed with the run, whatever happens

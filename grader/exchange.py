@@ -46,7 +46,7 @@ def screen(root, course_id, assignment, scratch, caps=intake.Caps()):
         student, rest = parsed
         problem = entry_problem(entry, student, rest, roster)
         if problem:
-            notes[intake.shown(student)].append(problem)
+            intake.note(notes[intake.shown(student)], problem)
             continue
         when = submitted_at(rest.partition("+")[0])
         if student not in newest or when > newest[student][0]:
@@ -54,7 +54,8 @@ def screen(root, course_id, assignment, scratch, caps=intake.Caps()):
     for student, (_, name) in sorted(newest.items()):  # only the newest is read, as collect would
         copied = intake.copy_submission(root / course_id / "inbound" / name, inbound / name, caps,
                                         label=name)
-        notes[student] += copied.refused
+        for text in copied.refused:
+            intake.note(notes[student], text)
     return screened, dict(notes)
 
 
@@ -76,15 +77,16 @@ def entry_problem(entry, student, rest, roster):
         return problem
     when, _, suffix = rest.partition("+")
     if not RANDOM.fullmatch(suffix) or submitted_at(when) is None:
-        return f"refused {intake.shown(entry.name)}: not a submission name nbgrader makes"
+        return f"refused {intake.shown(entry.name, spaces=True)}: not a submission name nbgrader makes"
     info = entry.stat(follow_symlinks=False)
     if not stat.S_ISDIR(info.st_mode):
-        return f"refused {intake.shown(entry.name)}: the submission itself is {intake.kind(info.st_mode)}"
+        return (f"refused {intake.shown(entry.name, spaces=True)}: the submission itself is "
+                f"{intake.kind(info.st_mode)}")
     if roster is not None and roster.get(student) != info.st_gid:
         names = {gid: name for name, gid in roster.items()}
         author = (f"{names[info.st_gid]}'s server" if info.st_gid in names
                   else f"an unknown server (group {info.st_gid})")
-        return f"ignored a submission from {author} made at {intake.shown(when)}"
+        return f"ignored a submission from {author} made at {intake.shown(when, spaces=True)}"
     return None
 
 

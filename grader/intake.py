@@ -23,6 +23,7 @@ CLUTTER = (".ipynb_checkpoints", "__pycache__")
 # nbgrader zip_collect opens these itself (with extractall): never handed to it
 ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")
 CHUNK = 1 << 20
+MAX_NOTES = 10  # refusals named per student; the rest counted (a row stays readable)
 
 # The hub's username pattern (enforced at sign-up): what the exchange may carry.
 HUB_NAME = re.compile(r"[a-z0-9_-]{1,32}")
@@ -52,13 +53,24 @@ class Intake:
     blocked: bool = False  # the student's name is refused: nothing of theirs is read
 
     def refuse(self, rel, why):
-        self.refused.append(f"refused {shown(rel)}: {why}")
+        note(self.refused, f"refused {shown(rel, spaces=True)}: {why}")
 
 
-def shown(text):
-    """A name from a submission as it may be printed: no control characters, no spaces, no
-    terminal escapes (each such character as \\xNN or \\uNNNN)."""
-    return "".join(c if c.isascii() and c.isprintable() and not c.isspace()
+def note(notes, text):
+    """Add a note to a student's list, naming at most MAX_NOTES and counting the rest."""
+    if len(notes) < MAX_NOTES:
+        notes.append(text)
+        return
+    more = int(notes[-1].split()[1]) + 1 if len(notes) > MAX_NOTES else 1
+    del notes[MAX_NOTES:]
+    notes.append(f"and {more} more refused")
+
+
+def shown(text, spaces=False):
+    """A name from a submission as it may be printed: no control characters, no terminal
+    escapes, and no spaces unless spaces (a student's name is the table's first column): each
+    such character as \\xNN or \\uNNNN."""
+    return "".join(c if c.isascii() and c.isprintable() and (not c.isspace() or spaces and c == " ")
                    else (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}") for c in text)
 
 
@@ -300,7 +312,7 @@ class Flat:
         """Refuse a file; display: its name as the zip spells it (rel is where it would go)."""
         intake = self.intake_for(rel)
         if intake is None and not self.names_student(rel):
-            self.unnamed.append(f"refused {shown(display or rel)}: {why}")
+            self.unnamed.append(f"refused {shown(display or rel, spaces=True)}: {why}")
         elif intake is not None:
             intake.refuse(display or rel, why)
 

@@ -54,9 +54,10 @@ print(written, error)
 """
 
 
-def ok(client, code):
-    """Run code in the client's kernel; its stdout (the cell must succeed)."""
-    status, out, error = client.execute(code, limit=300)
+def ok(client, code, kernel_id=None):
+    """Run code in a kernel of the client's (a new one unless kernel_id); its stdout (the cell
+    must succeed)."""
+    status, out, error = client.execute(code, kernel_id=kernel_id, limit=300)
     assert status == "ok", (client.name, status, error)
     return out
 
@@ -70,20 +71,21 @@ def answers_quickly(client):
 @pytest.fixture(scope="module")
 def pair(hub):
     admin = admin_client(hub)
-    return admin, approved(hub, admin, "lim-ann"), approved(hub, admin, "lim-bob")
+    return admin, approved(hub, admin, "limann"), approved(hub, admin, "limbob")
 
 
 def test_a_fork_loop_stops_at_the_containers_process_limit(hub, pair):
     _, ann, bob = pair
     limit = docker("inspect", "-f", "{{.HostConfig.PidsLimit}}", f"{hub.prefix}-{ann.name}").stdout.strip()
     assert limit == str(PIDS_LIMIT), f"participant container's PIDs limit: {limit}, expected {PIDS_LIMIT}"
-    forked, errno_value = ok(ann, FORK_LOOP).split()
+    kernel = ann.server("POST", "/api/kernels", json={"name": "python3"}).json()["id"]
+    forked, errno_value = ok(ann, FORK_LOOP, kernel).split()
     # EAGAIN (11) well before 5000: the container's limit, not the host's process table
     assert int(errno_value) == 11 and int(forked) < PIDS_LIMIT, (forked, errno_value)
     seconds = answers_quickly(bob)
     print(f"ann forked {forked} processes before EAGAIN; bob's kernel answered in {seconds:.2f} s")
     assert seconds < 10
-    assert ok(ann, REAP).strip() == forked
+    assert ok(ann, REAP, kernel).strip() == forked
 
 
 def test_a_full_work_volume_is_full_for_its_owner_only(hub, pair):
@@ -104,10 +106,10 @@ def test_a_full_work_volume_is_full_for_its_owner_only(hub, pair):
 def test_inbound_is_size_capped(hub, pair):
     _, ann, _ = pair
     inbound = "/srv/nbgrader/exchange/matchbox/inbound"
-    written, error = ok(ann, FILL.format(path=f"{inbound}/lim-ann-flood.bin")).split()
+    written, error = ok(ann, FILL.format(path=f"{inbound}/limann-flood.bin")).split()
     print(f"ann wrote {int(written) // MB} MB into inbound (256M), then {error}")
     assert error == "ENOSPC" and int(written) <= 256 * MB, (written, error)
-    ok(ann, f"import os; os.remove('{inbound}/lim-ann-flood.bin')")
+    ok(ann, f"import os; os.remove('{inbound}/limann-flood.bin')")
 
 
 def test_a_stale_loop_device_never_mounts_someone_elses_disk(hub, pair, tmp_path):
@@ -148,7 +150,7 @@ def wait_removed(hub, name, limit=60):
 
 def test_a_deleted_participants_name_starts_empty_and_their_work_is_archived(hub):
     admin = admin_client(hub)
-    first = approved(hub, admin, "lim-reuse")
+    first = approved(hub, admin, "limreuse")
     ok(first, "open('/home/jovyan/work/private.txt', 'w').write('first owner')")
     first.stop()
     wait_removed(hub, first.name)
@@ -156,13 +158,13 @@ def test_a_deleted_participants_name_starts_empty_and_their_work_is_archived(hub
     assert r.status_code == 204, (r.status_code, r.text)
     volumes = docker("volume", "ls", "-q", "--filter", f"name=^{hub.prefix}-user-{first.name}$").stdout.split()
     assert volumes == [], f"the deleted participant's volume is still in use: {volumes}"
-    archived = sorted(Path(hub.disks_dir, "archive").glob(f"{hub.prefix}-user-lim-2dreuse-deleted-*.img"))
+    archived = sorted(Path(hub.disks_dir, "archive").glob(f"{hub.prefix}-user-limreuse-deleted-*.img"))
     assert len(archived) == 1, sorted(Path(hub.disks_dir).rglob("*"))
     kept = subprocess.run(["debugfs", "-R", "cat /private.txt", str(archived[0])],
                           capture_output=True, text=True).stdout
     assert kept == "first owner", kept
 
-    second = HubClient(hub.url, "lim-reuse", "second-owner-" + "x" * 8)
+    second = HubClient(hub.url, "limreuse", "second-owner-" + "x" * 8)
     second.signup()
     admin.approve(second.name)
     assert second.login().status_code == 201

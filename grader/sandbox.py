@@ -77,6 +77,7 @@ class SandboxKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self.transport = "ipc"
         self.sandbox_id = None  # the service's id of the kernel (service_socket set)
+        self.sandbox_removed = False
         if self.service_socket:
             return  # the folders come from the service, when the kernel is prepared
         self.use_ipc_dir(tempfile.mkdtemp(prefix="matchbox-ipc-"))
@@ -98,6 +99,7 @@ class SandboxKernelManager(AsyncKernelManager):
             "memory": self.memory, "cpus": self.cpus, "pids": self.pids, "wall_s": self.wall_s,
             "run_label": self.run_label or "adhoc"})
         self.sandbox_id, self.work_dir = kernel["id"], kernel["work_dir"]
+        self.sandbox_removed = False
         self.container = kernel["id"]
         self.use_ipc_dir(kernel["ipc_dir"])
 
@@ -201,10 +203,12 @@ class SandboxKernelManager(AsyncKernelManager):
         if not self.service_socket:
             subprocess.run(["docker", "rm", "-f", self.container], capture_output=True, timeout=60)
             return
-        if self.sandbox_id:
+        if self.sandbox_id and not self.sandbox_removed:  # kill and cleanup both come here
             try:  # the container and both its folders
                 self.ask_service("DELETE", sandbox_client.kernel_path(self.sandbox_id))
+                self.sandbox_removed = True
             except sandbox_client.ServiceError as problem:
+                self.sandbox_removed = problem.status == 404
                 if problem.status != 404:
                     self.log.warning("sandbox kernel %s not removed: %s", self.sandbox_id, problem.message)
 

@@ -460,11 +460,11 @@ def main(argv=None):
         raise SystemExit(f"grade: no {source}/{args.assignment} in {course}")
     if args.submissions is not None and not args.submissions.exists():
         raise SystemExit(f"grade: {args.submissions} does not exist")
+    service_socket = sandbox_backend(args)  # before anything is written: no kernel, no grading
     ensure_assignment(course, source, db_url, args.assignment, log)
     db_path = Path(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else None
     if db_path is None or not db_path.is_absolute():
         db_path = course / (db_path or "gradebook.db")
-    service_socket = sandbox_backend(args)
     run_label = uuid.uuid4().hex[:12]
     options = dict(cell_timeout=args.cell_timeout or int(settings["cell_timeout"]),
                    max_output_bytes=args.max_output_bytes, max_lines=args.max_lines,

@@ -5,7 +5,8 @@ a kernel manager. SandboxKernelManager starts that kernel as
 
     docker run --network none --memory M --cpus C --pids-limit P --read-only
         --tmpfs /tmp --user 1000:100 --cap-drop ALL --security-opt no-new-privileges
-        -v IPC:IPC -v WORKDIR:/home/jovyan/work IMAGE
+        --tmpfs /home/jovyan/work (a copy of WORKDIR, mounted read-only at /home/jovyan/.submission)
+        -v IPC:IPC -v WORKDIR:/home/jovyan/.submission:ro IMAGE
         timeout -s KILL WALL python -m ipykernel_launcher -f IPC/kernel.json
 
 and talks to it over ZMQ `ipc` (Unix domain) sockets in IPC, a fresh private folder mounted at
@@ -54,6 +55,9 @@ from grader import sandbox_client
 
 LABEL = "matchbox-grader"
 WORKDIR = "/home/jovyan/work"
+# The notebook's folder, read-only; the kernel works on a copy in a capped tmpfs at WORKDIR, so
+# what a student's code writes never reaches the grader's disk (the tmpfs counts in its memory).
+SUBMISSION = "/home/jovyan/.submission"
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -64,6 +68,8 @@ class SandboxKernelManager(AsyncKernelManager):
     cpus = Float(1.0, help="docker --cpus").tag(config=True)
     pids = Integer(256, help="docker --pids-limit").tag(config=True)
     tmpfs_size = Unicode("256m", help="size of the writable /tmp").tag(config=True)
+    work_size = Unicode("256m", help="size of the kernel's writable work folder (a tmpfs "
+                                     "holding a copy of the notebook's folder)").tag(config=True)
     wall_s = Integer(900, help="seconds the kernel (one notebook) may live").tag(config=True)
     max_message_bytes = Integer(
         64_000_000, help="largest ZMQ message accepted from the kernel (bigger: dropped)").tag(config=True)
@@ -122,7 +128,7 @@ class SandboxKernelManager(AsyncKernelManager):
             return [sys.executable, sandbox_client.__file__, self.service_socket, self.sandbox_id]
         cwd = (self._launch_args or {}).get("cwd") or os.getcwd()
         try:
-            os.chmod(cwd, 0o777)  # only the kernel's own folder is writable to it
+            os.chmod(cwd, 0o755)  # the kernel (uid 1000) reads it; it writes to its tmpfs copy
         except OSError:
             pass
         return [
@@ -133,14 +139,16 @@ class SandboxKernelManager(AsyncKernelManager):
             "--cpus", str(self.cpus), "--pids-limit", str(self.pids),
             "--read-only", "--tmpfs", f"/tmp:rw,nosuid,nodev,size={self.tmpfs_size}",
             "--tmpfs", "/home/jovyan/.local:rw,nosuid,nodev,size=16m",
+            "--tmpfs", f"{WORKDIR}:rw,nosuid,nodev,size={self.work_size},uid=1000,gid=100",
             "--user", "1000:100", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
             "--ulimit", "core=0",
             "-e", "MPLBACKEND=Agg", "-e", "IPYTHONDIR=/tmp/ipython", "-e", "NBGRADER_EXECUTION=autograde",
             "-v", f"{self.ipc_dir}:{self.ipc_dir}",
-            "-v", f"{cwd}:{WORKDIR}", "-w", WORKDIR,
+            "-v", f"{cwd}:{SUBMISSION}:ro", "-w", WORKDIR,
             self.image,
             # matplotlib wants a writable config folder: a copy of the image's warm font cache
-            "sh", "-c", 'umask 000; mkdir -p /tmp/matplotlib && '
+            "sh", "-c", f'cp -a {SUBMISSION}/. {WORKDIR}/ 2>/dev/null; '
+                        'umask 000; mkdir -p /tmp/matplotlib && '
                         'cp /home/jovyan/.cache/matplotlib/* /tmp/matplotlib/ 2>/dev/null; '
                         'export MPLCONFIGDIR=/tmp/matplotlib; '
                         'exec timeout -s KILL "$0" python -m ipykernel_launcher '

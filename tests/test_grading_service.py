@@ -137,13 +137,54 @@ def test_a_kernel_runs_a_cell_through_the_service(service, tmp_path):
     folder = service.grading_dir / "kernels" / km.sandbox_id
     assert config["Config"]["Image"] == service.image
     assert sorted(host["Binds"]) == sorted([f"{folder}/ipc:{folder}/ipc:rw",
-                                            f"{folder}/work:/home/jovyan/work:rw"]), host["Binds"]
+                                            f"{folder}/work:/home/jovyan/.submission:ro"]), host["Binds"]
     assert (host["NetworkMode"], host["ReadonlyRootfs"], host["CapDrop"], host["SecurityOpt"],
             config["Config"]["User"], host["Privileged"]) == (
         "none", True, ["ALL"], ["no-new-privileges"], "1000:100", False)
     assert (host["Memory"], host["MemorySwap"], host["NanoCpus"], host["PidsLimit"]) == (
         512 * 1024 ** 2, 512 * 1024 ** 2, 10 ** 9, 128)
     assert not folder.exists() and f"matchbox-kernel-{km.sandbox_id}" not in service.kernels()
+
+
+# Write until the work folder is full; the bytes written and the error.
+FILL = """
+import errno
+written, error = 0, None
+with open("fill.bin", "wb", buffering=0) as f:
+    try:
+        while written < 2 * 2**30:
+            f.write(b"\\0" * 2**20)
+            written += 2**20
+    except OSError as problem:
+        error = errno.errorcode[problem.errno]
+print(written, error)
+"""
+
+
+@pytest.mark.parametrize("backend", ["service", "local docker"])
+def test_a_kernel_fills_only_its_own_tmpfs(service, image, backend, tmp_path):
+    """Files a student's code writes land in a capped tmpfs copy of the notebook's folder: the
+    kernel gets ENOSPC at work_size (the service's, whatever the caller asks), and nothing
+    reaches the grader's or the host's disk."""
+    (tmp_path / "data.txt").write_text("handed in")
+    limits = dict(memory="768m", wall_s=120, work_size="64m")
+    km = (kernel_manager(service, **limits) if backend == "service"
+          else SandboxKernelManager(image=image, run_label=f"test-{uuid.uuid4().hex[:6]}", **limits))
+
+    async def scenario():
+        await km.start_kernel(cwd=str(tmp_path))
+        try:
+            return await run_cell(km, "print(open('data.txt').read())\n" + FILL, timeout=120)
+        finally:
+            await km.shutdown_kernel(now=True)
+
+    out = asyncio.run(scenario()).split()
+    assert out[:2] == ["handed", "in"], out
+    written, error = int(out[2]), out[3]
+    cap = 256 if backend == "service" else 64  # the service's own work_size; ours
+    print(f"{backend}: the kernel wrote {written // 2**20} MB into its {cap}m work folder, then {error}")
+    assert error == "ENOSPC" and written <= cap * 2**20, (written, error)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.txt"], list(tmp_path.iterdir())
 
 
 def test_a_memory_bomb_dies_as_out_of_memory(service, tmp_path):

@@ -49,6 +49,9 @@ from traitlets import Float, Integer, Unicode
 from traitlets.config import Application
 
 WORKDIR = "/home/jovyan/work"
+# The notebook's folder as handed in, read-only; the kernel works on a copy in a capped tmpfs at
+# WORKDIR, so a student's code can fill its own tmpfs (counted in its memory) but no host disk.
+SUBMISSION = "/home/jovyan/.submission"
 LABEL = "matchbox-sandbox"          # value: the service's instance (its grading dir)
 RUN_LABEL = "matchbox-sandbox.run"  # value: the grading run's label
 KERNEL_ID = re.compile(r"[0-9a-f]{12}")
@@ -106,6 +109,9 @@ class SandboxService(Application):
     kernel_user = Unicode("1000:100", help="uid:gid the kernels run as").tag(config=True)
     container_prefix = Unicode("matchbox-kernel", help="kernel containers are named PREFIX-ID").tag(config=True)
     tmpfs_size = Unicode("256m", help="size of each kernel's writable /tmp").tag(config=True)
+    work_size = Unicode(
+        "256m", help="size of each kernel's writable work folder (a tmpfs holding a copy of the "
+                     "notebook's folder); what the kernel writes there never reaches a disk").tag(config=True)
     max_memory = Unicode("4g", help="largest memory limit a caller may ask for (no swap on top)").tag(config=True)
     max_cpus = Float(2.0, help="largest CPU limit a caller may ask for").tag(config=True)
     max_pids = Integer(512, help="largest process limit a caller may ask for").tag(config=True)
@@ -289,11 +295,12 @@ class SandboxService(Application):
                     read_only=True, user=self.kernel_user, cap_drop=["ALL"],
                     security_opt=["no-new-privileges"], ulimits=[Ulimit(name="core", soft=0, hard=0)],
                     tmpfs={"/tmp": f"rw,nosuid,nodev,size={self.tmpfs_size}",
-                           "/home/jovyan/.local": "rw,nosuid,nodev,size=16m"},
+                           "/home/jovyan/.local": "rw,nosuid,nodev,size=16m",
+                           WORKDIR: f"rw,nosuid,nodev,size={self.work_size},uid=1000,gid=100"},
                     environment={"MPLBACKEND": "Agg", "IPYTHONDIR": "/tmp/ipython",
                                  "NBGRADER_EXECUTION": "autograde"},
                     volumes={ipc_dir: {"bind": ipc_dir, "mode": "rw"},
-                             work_dir: {"bind": WORKDIR, "mode": "rw"}},
+                             work_dir: {"bind": SUBMISSION, "mode": "ro"}},
                     working_dir=WORKDIR)
             except docker.errors.ImageNotFound:
                 shutil.rmtree(os.path.dirname(ipc_dir), ignore_errors=True)
@@ -377,7 +384,8 @@ class SandboxService(Application):
 
 def kernel_command(wall_s, connection_file):
     """ipykernel with the notebook's wall clock, a writable matplotlib folder, no history file."""
-    return ["sh", "-c", 'umask 000; mkdir -p /tmp/matplotlib && '
+    return ["sh", "-c", f'cp -a {SUBMISSION}/. {WORKDIR}/ 2>/dev/null; '
+                        'umask 000; mkdir -p /tmp/matplotlib && '
                         'cp /home/jovyan/.cache/matplotlib/* /tmp/matplotlib/ 2>/dev/null; '
                         'export MPLCONFIGDIR=/tmp/matplotlib; '
                         'exec timeout -s KILL "$0" python -m ipykernel_launcher '

@@ -44,9 +44,11 @@ USERNAME_RULE = ("A username is 1 to 32 characters: lower-case letters a-z, digi
 
 def _ip(text):
     try:
-        return str(ipaddress.ip_address(text.strip()))
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    # CHP listens on both stacks: an IPv4 client arrives as ::ffff:a.b.c.d
+    return str(getattr(address, "ipv4_mapped", None) or address)
 
 
 def source_address(request):

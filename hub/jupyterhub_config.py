@@ -226,6 +226,16 @@ c.DockerSpawner.extra_host_config = {
     # A fork loop in one container stops at its own limit, not at the host's process table.
     # TensorFlow starts about two threads per core per kernel, and threads count.
     "pids_limit": int(env("MATCHBOX_HUB_PIDS_LIMIT", "1024")),
+    # Nothing is written to the container's own layer, which lives on the host's disk without a
+    # size limit: a read-only root, and size-capped tmpfs (counted in the memory limit) where
+    # Jupyter and the learner's tools write outside the work volume. start-singleuser fills the
+    # home from the image's copy at every start.
+    "read_only": True,
+    "tmpfs": {
+        "/tmp": f"rw,nosuid,nodev,size={env('MATCHBOX_HUB_TMP_LIMIT', '1G')}",
+        "/var/tmp": "rw,nosuid,nodev,size=64M",
+        "/home/jovyan": "rw,nosuid,nodev,size=256M,uid=1000,gid=100,mode=0755",
+    },
 }
 c.Spawner.cpu_limit = float(env("MATCHBOX_HUB_CPU_LIMIT", "1"))
 c.Spawner.start_timeout = int(env("MATCHBOX_HUB_START_TIMEOUT", "180"))

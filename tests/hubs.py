@@ -25,6 +25,8 @@ MEM_LIMIT = "1G"
 DISK_LIMIT = "512M"
 # Processes and threads per participant container in the tests (the default is 1024).
 PIDS_LIMIT = 256
+# Each participant container's /tmp (a tmpfs, counted in its memory; the default is 1G).
+TMP_LIMIT = "128M"
 
 
 class Hub:
@@ -44,7 +46,7 @@ class Hub:
                     "MATCHBOX_HUB_GRADING_DIR": self.grading_dir,
                     "MATCHBOX_HUB_DISKS_DIR": self.disks_dir,
                     "MATCHBOX_HUB_DISK_LIMIT": DISK_LIMIT, "MATCHBOX_HUB_INBOUND_LIMIT": "256M",
-                    "MATCHBOX_HUB_PIDS_LIMIT": str(PIDS_LIMIT),
+                    "MATCHBOX_HUB_PIDS_LIMIT": str(PIDS_LIMIT), "MATCHBOX_HUB_TMP_LIMIT": TMP_LIMIT,
                     "MATCHBOX_HUB_ADMIN_PASSWORD": self.admin_password,
                     "MATCHBOX_BIND": "127.0.0.1", "MATCHBOX_HUB_MEM_LIMIT": MEM_LIMIT,
                     "MATCHBOX_HUB_CPU_LIMIT": "1", **env}

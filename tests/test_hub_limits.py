@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import docker
-from hubs import DISK_LIMIT, PIDS_LIMIT, admin_client, approved
+from hubs import DISK_LIMIT, PIDS_LIMIT, TMP_LIMIT, admin_client, approved
 from hub_load import HubClient
 
 MB = 2 ** 20
@@ -29,6 +29,15 @@ except OSError as refused:
     print(len(children), refused.errno)
 globals()["children"] = children
 """
+# Try to create a file; prints the error's name, or "created".
+OPEN_PROBE = """
+import errno
+try:
+    open({path!r}, "wb").close()
+    print(0, "created")
+except OSError as problem:
+    print(0, errno.errorcode[problem.errno])
+"""
 REAP = """
 import os, signal
 for pid in children:
@@ -41,7 +50,7 @@ print(len(children))
 FILL = """
 import errno, os
 written, error = 0, None
-with open({path!r}, "wb") as f:
+with open({path!r}, "wb", buffering=0) as f:
     try:
         while written < 8 * 2**30:
             f.write(b"\\0" * 2**20)
@@ -101,6 +110,28 @@ def test_a_full_work_volume_is_full_for_its_owner_only(hub, pair):
     assert answers_quickly(bob) < 10
     ok(ann, "import os; os.remove('/home/jovyan/work/fill.bin')")
     assert ok(ann, "open('/home/jovyan/work/after.txt', 'w').write('ok'); print('saved')") == "saved\n"
+
+
+def test_nothing_is_written_to_the_containers_own_layer(hub, pair):
+    """Outside the work volume a participant writes only to size-capped tmpfs (their memory):
+    the container's own layer, on the host's disk without a limit, is read-only."""
+    _, ann, bob = pair
+    container = f"{hub.prefix}-{ann.name}"
+    assert docker("inspect", "-f", "{{.HostConfig.ReadonlyRootfs}}", container).stdout.strip() == "true"
+    # (removed in the same cell: with /tmp full, a new kernel cannot start)
+    written, error = ok(ann, FILL.format(path="/tmp/fill.bin") + "os.remove('/tmp/fill.bin')").split()
+    print(f"ann wrote {int(written) // MB} MB into /tmp ({TMP_LIMIT}), then {error}")
+    assert error == "ENOSPC" and int(written) <= int(TMP_LIMIT[:-1]) * MB, (written, error)
+    written, error = ok(ann, FILL.format(path="/home/jovyan/.fill.bin") +
+                        "os.remove('/home/jovyan/.fill.bin')").split()
+    assert error == "ENOSPC" and int(written) <= 256 * MB, (written, error)
+    for path in ("/opt/venv/fill.bin", "/srv/fill.bin", "/var/lib/fill.bin", "/fill.bin"):
+        _, error = ok(ann, OPEN_PROBE.format(path=path)).split()
+        assert error in ("EROFS", "EACCES"), (path, error)
+    # the image's home came along: dotfiles, and matplotlib's warm font cache
+    home = ok(ann, "import os; print(sorted(os.listdir('/home/jovyan')))")
+    assert ".profile" in home and ".cache" in home and "work" in home, home
+    assert answers_quickly(bob) < 10
 
 
 def test_inbound_is_size_capped(hub, pair):

@@ -8,7 +8,6 @@ Everything a room needs to change comes from the environment (docker-compose.yml
 import json
 import logging
 import os
-import secrets
 import sys
 
 import docker

@@ -18,7 +18,6 @@ import os
 import re
 import stat
 from collections import defaultdict
-from pathlib import Path
 
 from grader import intake
 

@@ -10,7 +10,6 @@ Names made here start with `acct-` (the hub is shared with the other hub test mo
 import json
 import re
 import secrets
-import time
 
 import pytest
 import requests

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from conftest import docker  # noqa: E402
 from hub_load import HubClient  # noqa: E402
-from test_hub import ADMIN, running_hub  # noqa: E402
+from hubs import ADMIN, running_hub  # noqa: E402
 
 
 def account(hub, admin, name):

@@ -40,12 +40,29 @@ def test_export_and_import_round_trip(docker_daemon, tmp_path):
         docker("rmi", "-f", tag, check=False)
 
 
-def test_compose_file_validates_and_needs_a_password(docker_daemon):
-    """Does the compose file validate, and refuse to start without a PASSWORD?"""
-    env = {k: v for k, v in os.environ.items() if k != "PASSWORD"}
+def test_compose_file_validates_and_needs_a_password(image):
+    """Does the compose file validate, and does its lab refuse to start with neither PASSWORD nor
+    MATCHBOX_PASSWORD_FILE, saying how to give one? (Compose cannot require either of two
+    variables, so start-lab does.)"""
+    env = {k: v for k, v in os.environ.items() if k not in ("PASSWORD", "MATCHBOX_PASSWORD_FILE")}
     assert run("docker-compose", "config", "-q", env={**env, "PASSWORD": "x"}).returncode == 0
-    missing = run("docker-compose", "config", "-q", env=env)
-    assert missing.returncode != 0 and "set PASSWORD" in missing.stderr
+    assert run("docker-compose", "config", "-q", env=env).returncode == 0
+    env["COMPOSE_PROJECT_NAME"] = f"matchboxtest{uuid.uuid4().hex[:6]}"
+    env["MATCHBOX_PORT"] = str(free_port())
+    compose = ["docker-compose", "-f", str(ROOT / "docker-compose.yml")]
+    docker("tag", image, "matchbox:latest")
+    try:
+        assert run(*compose, "up", "-d", "--no-build", "lab", env=env, timeout=300).returncode == 0
+        container = run(*compose, "ps", "-q", "lab", env=env).stdout.strip()
+        deadline, logs = time.monotonic() + 60, ""
+        while "set but empty" not in logs:
+            assert time.monotonic() < deadline, f"the lab did not refuse to start:\n{logs}"
+            time.sleep(0.5)
+            logs = docker("logs", container, check=False).stderr
+        assert "PASSWORD=... docker compose up" in logs and "MATCHBOX_PASSWORD_FILE=FILE" in logs, logs
+        assert docker("inspect", "-f", "{{.State.Health.Status}}", container).stdout.strip() != "healthy"
+    finally:
+        run(*compose, "down", "-v", env=env, timeout=300)
 
 
 def test_compose_up_brings_the_lab_to_healthy(image):

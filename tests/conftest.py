@@ -131,8 +131,11 @@ class Lab:
 
 
 @pytest.fixture
-def start_lab(image):
+def start_lab(image, request):
     """Start participant containers (docker run -d ...); all removed afterwards, with their logs checked."""
+    if "volume" in request.fixturenames:
+        # set up before us, so torn down after our containers: Docker keeps a volume in use
+        request.getfixturevalue("volume")
     started = []
 
     def start(*run_args, token="test-token-" + uuid.uuid4().hex, env=None, volume=None, wait=True):

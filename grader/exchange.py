@@ -38,16 +38,18 @@ def screen(root, course_id, assignment, scratch, caps=intake.Caps()):
             (screened / course_id / name).symlink_to(root / course_id / name)
     notes = defaultdict(list)
     newest = {}
+    authors = None if roster is None else {gid: name for name, gid in roster.items()}
     for entry in sorted(os.scandir(root / course_id / "inbound"), key=lambda e: e.name):
         parsed = parse_entry(entry.name, assignment)
         if parsed is None:
             continue  # another assignment's
         student, rest = parsed
-        problem = entry_problem(entry, student, rest, roster)
+        when_text, _, suffix = rest.partition("+")
+        when = submitted_at(when_text)
+        problem = entry_problem(entry, student, when_text, when, suffix, roster, authors)
         if problem:
             intake.note(notes[intake.shown(student)], problem)
             continue
-        when = submitted_at(rest.partition("+")[0])
         if student not in newest or when > newest[student][0]:
             newest[student] = (when, entry.name)
     for student, (_, name) in sorted(newest.items()):  # only the newest is read, as collect would
@@ -69,23 +71,22 @@ def parse_entry(name, assignment):
     return student, rest
 
 
-def entry_problem(entry, student, rest, roster):
-    """Why an inbound entry of this assignment is not collected, or None."""
+def entry_problem(entry, student, when_text, when, suffix, roster, authors):
+    """Why an inbound entry of this assignment is not collected, or None. when: its time as
+    collect reads it (None: unreadable); authors: the roster's {group: name}."""
     problem = intake.name_problem(student, strict=True)
     if problem:
         return problem
-    when, _, suffix = rest.partition("+")
-    if not RANDOM.fullmatch(suffix) or submitted_at(when) is None:
+    if not RANDOM.fullmatch(suffix) or when is None:
         return f"refused {intake.shown(entry.name, spaces=True)}: not a submission name nbgrader makes"
     info = entry.stat(follow_symlinks=False)
     if not stat.S_ISDIR(info.st_mode):
         return (f"refused {intake.shown(entry.name, spaces=True)}: the submission itself is "
                 f"{intake.kind(info.st_mode)}")
     if roster is not None and roster.get(student) != info.st_gid:
-        names = {gid: name for name, gid in roster.items()}
-        author = (f"{names[info.st_gid]}'s server" if info.st_gid in names
+        author = (f"{authors[info.st_gid]}'s server" if info.st_gid in authors
                   else f"an unknown server (group {info.st_gid})")
-        return f"ignored a submission from {author} made at {intake.shown(when, spaces=True)}"
+        return f"ignored a submission from {author} made at {intake.shown(when_text, spaces=True)}"
     return None
 
 

@@ -121,16 +121,12 @@ def prepare_exchange():
         if not os.path.exists(image):
             disks.make_image(image, INBOUND_LIMIT, owner=(0, INSTRUCTOR_GID), mode=0o773)
         disks.attach_volume(client, INBOUND_VOLUME, image, logging.getLogger("matchbox-hub"))
-    elif not client.volumes(filters={"name": f"^{INBOUND_VOLUME}$"}).get("Volumes"):
+    elif disks.inspect_volume(client, INBOUND_VOLUME) is None:
         # no size limit: a plain volume, its root given the inbound owner and mode once
         client.create_volume(INBOUND_VOLUME)
-        container = client.create_container(
-            c.DockerSpawner.image, ["sh", "-c", f"chown 0:{INSTRUCTOR_GID} /x && chmod 0773 /x"],
-            user="0:0", network_disabled=True,
-            host_config=client.create_host_config(binds={INBOUND_VOLUME: {"bind": "/x", "mode": "rw"}}))
-        client.start(container)
-        client.wait(container, timeout=120)
-        client.remove_container(container, force=True)
+        disks.run_once(client, c.DockerSpawner.image,
+                       ["sh", "-c", f"chown 0:{INSTRUCTOR_GID} /x && chmod 0773 /x"],
+                       {INBOUND_VOLUME: {"bind": "/x", "mode": "rw"}})
 
 
 def enroll(name, gid):
@@ -199,7 +195,8 @@ c.Spawner.pre_spawn_hook = per_user
 c.JupyterHub.spawner_class = "matchbox_hub.spawner.MatchboxSpawner"
 c.MatchboxSpawner.disk_limit = DISK_LIMIT
 c.MatchboxSpawner.disks_dir = DISKS_DIR
-c.MatchboxSpawner.work_volume = f"{PREFIX}-user-{{username}}"
+WORK_VOLUME = f"{PREFIX}-user-{{username}}"  # DockerSpawner fills in {username}
+c.MatchboxSpawner.work_volume = WORK_VOLUME
 if DISK_LIMIT or INBOUND_LIMIT:
     try:
         disks.check_loop_devices()
@@ -212,7 +209,7 @@ c.DockerSpawner.use_internal_ip = True
 c.DockerSpawner.cmd = ["start-singleuser"]
 c.DockerSpawner.notebook_dir = "/home/jovyan/work"
 c.DockerSpawner.volumes = {
-    f"{PREFIX}-user-{{username}}": "/home/jovyan/work",
+    WORK_VOLUME: "/home/jovyan/work",
     # the exchange read-only, its inbound folder writable (see "the nbgrader exchange" below)
     f"{PREFIX}-exchange": {"bind": EXCHANGE, "mode": "ro"},
     f"{PREFIX}-inbound": {"bind": INBOUND, "mode": "rw"},
@@ -221,10 +218,10 @@ c.DockerSpawner.volumes = {
 c.DockerSpawner.remove = True
 c.DockerSpawner.environment = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 c.Spawner.default_url = "/lab"
-c.Spawner.mem_limit = env("MATCHBOX_HUB_MEM_LIMIT", "3G")
+c.Spawner.mem_limit = size("MATCHBOX_HUB_MEM_LIMIT", "3G")
 c.DockerSpawner.extra_host_config = {
     # No swap beyond the limit: past it the kernel is killed at once instead of thrashing the host.
-    "memswap_limit": size("MATCHBOX_HUB_MEM_LIMIT", "3G"),
+    "memswap_limit": c.Spawner.mem_limit,
     # A fork loop in one container stops at its own limit, not at the host's process table.
     # TensorFlow starts about two threads per core per kernel, and threads count.
     "pids_limit": int(env("MATCHBOX_HUB_PIDS_LIMIT", "1024")),

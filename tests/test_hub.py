@@ -234,9 +234,12 @@ def test_a_participant_signs_up_and_in_with_a_browser(hub, page):
 
 
 def test_the_idle_culler_stops_idle_servers_and_keeps_their_work(image, instructor_image):
-    """Does the culler stop a server idle past its timeout, keeping the volume for the next login?"""
+    """Does the culler stop a server idle past its timeout, keeping the volume for the next login?
+    This hub runs without disk limits (plain volumes): the inbound is still writable to
+    participants, and deleting a participant still archives their volume."""
     with running_hub(image, instructor_image, MATCHBOX_HUB_CULL_TIMEOUT="20",
-                     MATCHBOX_HUB_CULL_EVERY="5") as hub:
+                     MATCHBOX_HUB_CULL_EVERY="5", MATCHBOX_HUB_DISK_LIMIT="0",
+                     MATCHBOX_HUB_INBOUND_LIMIT="0") as hub:
         admin = admin_client(hub)
         dan = approved(hub, admin, "dan")
         body = {"type": "file", "format": "text", "content": "kept\n"}
@@ -251,3 +254,11 @@ def test_the_idle_culler_stops_idle_servers_and_keeps_their_work(image, instruct
         assert volumes == [f"{hub.prefix}-user-dan"], volumes
         dan.spawn()
         assert dan.server("GET", "/api/contents/mine.txt").json()["content"] == "kept\n"
+        inbound = "/srv/nbgrader/exchange/matchbox/inbound/dan-probe"
+        assert dan.execute(f"open({inbound!r}, 'w').write('x'); print('written')")[:2] == ("ok", "written\n")
+        dan.stop()
+        while docker("ps", "-aq", "--filter", f"name=^{hub.prefix}-dan$").stdout.strip():
+            time.sleep(0.5)
+        assert admin.api("DELETE", "/users/dan").status_code == 204
+        volumes = docker("volume", "ls", "-q", "--filter", f"name={hub.prefix}-user-dan").stdout.split()
+        assert len(volumes) == 1 and volumes[0].startswith(f"{hub.prefix}-user-dan-deleted-"), volumes

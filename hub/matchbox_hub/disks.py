@@ -16,6 +16,8 @@ import os
 import subprocess
 import threading
 
+import docker
+
 # One attach at a time: two `losetup --find` at once can pick the same free device.
 _attach_lock = threading.Lock()
 
@@ -98,12 +100,7 @@ def attach_volume(client, volume, image, log, labels=None):
     with a warning. A volume naming another device (after a reboot) is defined again: the data
     is in the image file, the volume is only its mount description."""
     device = attach(image)
-    try:
-        existing = client.inspect_volume(volume)
-    except Exception as problem:  # docker.errors.NotFound
-        if getattr(getattr(problem, "response", None), "status_code", None) != 404:
-            raise
-        existing = None
+    existing = inspect_volume(client, volume)
     if existing is not None:
         options = existing.get("Options") or {}
         if not options.get("device"):
@@ -117,3 +114,27 @@ def attach_volume(client, volume, image, log, labels=None):
     client.create_volume(volume, driver="local", labels=labels or {},
                          driver_opts={"type": "ext4", "device": device})
     return device
+
+
+def inspect_volume(client, volume):
+    """Docker's description of the volume, or None if there is none."""
+    try:
+        return client.inspect_volume(volume)
+    except docker.errors.NotFound:
+        return None
+
+
+def run_once(client, image, command, binds):
+    """Run `command` as root in a throw-away container of `image` with no network and the given
+    volume binds ({volume: {"bind": path, "mode": mode}}); raise DiskError unless it exits 0."""
+    container = client.create_container(
+        image, command, user="0:0", network_disabled=True,
+        host_config=client.create_host_config(binds=binds))
+    try:
+        client.start(container)
+        status = client.wait(container, timeout=600)["StatusCode"]
+    finally:
+        client.remove_container(container, force=True)
+    if status != 0:
+        raise DiskError(f"{' '.join(command)} in {image} over {', '.join(binds)} failed "
+                        f"(status {status})")

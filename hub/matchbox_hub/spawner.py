@@ -62,24 +62,14 @@ class MatchboxSpawner(DockerSpawner):
         stamp = time.strftime("%Y%m%dT%H%M%S")
         archive = os.path.join(self.disks_dir, "archive")
         os.makedirs(archive, mode=0o700, exist_ok=True)
-        try:
-            volume = self.client.inspect_volume(self.volume_name)
-        except Exception:  # noqa: BLE001  (no volume: never spawned)
-            volume = None
+        volume = disks.inspect_volume(self.client, self.volume_name)  # None: never spawned
         if volume is not None and not (volume.get("Options") or {}).get("device"):
             # a plain volume: copied into a new one, as Docker cannot rename volumes
             kept = f"{self.volume_name}-deleted-{stamp}"
             self.client.create_volume(kept, labels={"matchbox.hub.archived-from": self.user.name})
-            container = self.client.create_container(
-                self.image, ["cp", "-a", "/from/.", "/to/"], user="0:0", network_disabled=True,
-                host_config=self.client.create_host_config(
-                    binds={self.volume_name: {"bind": "/from", "mode": "ro"},
-                           kept: {"bind": "/to", "mode": "rw"}}))
-            self.client.start(container)
-            status = self.client.wait(container, timeout=600)["StatusCode"]
-            self.client.remove_container(container, force=True)
-            if status != 0:
-                raise RuntimeError(f"archiving {self.volume_name} into {kept} failed (status {status})")
+            disks.run_once(self.client, self.image, ["cp", "-a", "/from/.", "/to/"],
+                           {self.volume_name: {"bind": "/from", "mode": "ro"},
+                            kept: {"bind": "/to", "mode": "rw"}})
             self.client.remove_volume(self.volume_name)
             self.log.info("archived %s's work: volume %s", self.user.name, kept)
             return

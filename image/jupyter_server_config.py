@@ -13,9 +13,9 @@ c.PasswordIdentityProvider.allow_password_change = False
 
 # Under the hub (start-singleuser) JupyterHub does the login and sets these itself.
 if not os.environ.get("JUPYTERHUB_SERVICE_URL"):
-    # Failed logins are throttled per source address (matchbox/lab_login.py): after 5 failures
+    # Failed logins are throttled per source address (src/matchbox/lab/login.py): after 5 failures
     # from one address within 300 s, that address is refused for 300 s before any hashing.
-    c.ServerApp.identity_provider_class = "matchbox.lab_login.ThrottledPasswordIdentityProvider"
+    c.ServerApp.identity_provider_class = "matchbox.lab.login.ThrottledPasswordIdentityProvider"
     # The throttle keys on the TCP peer: X-Forwarded-For / X-Real-Ip would let an attacker pick
     # any address, so they are never trusted here.
     c.ServerApp.trust_xheaders = False

@@ -21,7 +21,7 @@ import pytest
 from matchbox import data
 
 ROOT = Path(__file__).resolve().parent.parent
-SHA256SUMS = ROOT / "matchbox" / "SHA256SUMS"
+SHA256SUMS = ROOT / "src" / "matchbox" / "SHA256SUMS"
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 FIX = "python -m matchbox.data fetch"

@@ -434,7 +434,7 @@ def test_feedback_helpers():
     """Hidden-test blocks become one notice; unsafe output types are reduced to text."""
     from nbformat.v4 import new_code_cell, new_output
 
-    from grader.feedback import SafeOutputs, hide
+    from matchbox.grader.feedback import SafeOutputs, hide
 
     source = "a = 1\n    ### BEGIN HIDDEN TESTS\n    assert secret\n    ### END HIDDEN TESTS\nb = 2"
     assert hide(source) == "a = 1\n    # (hidden tests: not shown)\nb = 2"
@@ -453,7 +453,7 @@ def test_safe_markdown_helpers():
     """Is active HTML in markdown found and shown as text, and the course's own markdown left alone?"""
     from course_helpers import assignments, notebooks
 
-    from grader.feedback import active_content, as_code_block
+    from matchbox.grader.feedback import active_content, as_code_block
 
     for markdown in ("<script>x()</script>", "<img src=x onerror=x()>", "[a](javascript:x())",
                      "<a href='java\tscript:x()'>a</a>", "<svg onload=x()>", "<iframe src=x>",

@@ -254,7 +254,7 @@ def test_exchange_attacks_refused_with_reasons(exchanged):
 def test_names_and_row_length():
     """The exchange takes the hub's names only, folders a little more; a flood of refusals stays
     one readable row; a name is printed without spaces or terminal escapes."""
-    from grader import intake
+    from matchbox.grader import intake
 
     for name in ("ada", "a-b_9", "x" * 32):
         assert intake.name_problem(name, strict=True) is None, name

@@ -1,7 +1,7 @@
-"""The grading sandbox service (hub/matchbox_hub/sandbox_service.py): the only holder of the
+"""The grading sandbox service (src/matchbox/hub/sandbox_service.py): the only holder of the
 Docker socket besides the hub, which starts grading kernels for the instructor's server.
 
-The service runs as in the hub: `python -m matchbox_hub.sandbox_service` in the hub image, as
+The service runs as in the hub: `python -m matchbox.hub.sandbox_service` in the hub image, as
 root, with the Docker socket and a grading dir mounted at the same path; the kernels are real
 containers of the workshop image, driven by grader.sandbox.SandboxKernelManager (what nbgrader
 uses) through jupyter_client. The last test looks at every container a real hub starts.
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ARTIFACTS, ROOT, docker
-from grader import sandbox_client
-from grader.sandbox import SandboxKernelManager
+from matchbox.grader import sandbox_client
+from matchbox.grader.sandbox import SandboxKernelManager
 from hub_load import shell
 from hubs import ADMIN, admin_client, approved
 
@@ -68,7 +68,7 @@ def service(image, hub_image):
     name = f"mbsandbox-{uuid.uuid4().hex[:6]}"
     docker("run", "-d", "--name", name, "-v", "/var/run/docker.sock:/var/run/docker.sock",
            "-v", f"{grading_dir}:{grading_dir}", hub_image,
-           "python3", "-m", "matchbox_hub.sandbox_service", f"--grading-dir={grading_dir}",
+           "python3", "-m", "matchbox.hub.sandbox_service", f"--grading-dir={grading_dir}",
            f"--image={image}", f"--group={group}", f"--max-kernels={MAX_KERNELS}",
            "--max-memory=1g", "--max-cpus=1", "--max-pids=256", "--max-wall-s=600")
     service = Service(grading_dir, name, image, group)
@@ -365,7 +365,7 @@ def test_no_server_the_hub_starts_holds_the_docker_socket(hub):
     assert docker_socket_exposure(hub_itself[0])  # the check sees the socket where it is
     status, out = shell(admin, 'ls -l /var/run/docker.sock; docker ps; '
                                'PYTHONPATH=/opt/matchbox python -c "import os, json; '
-                               'from grader import sandbox_client as s; '
+                               'from matchbox.grader import sandbox_client as s; '
                                'print(json.dumps(s.request(os.environ[\'MATCHBOX_SANDBOX_SOCKET\'], \'GET\', \'/info\')))"; '
                                'touch "$(dirname "$MATCHBOX_SANDBOX_SOCKET")/mine"')
     assert "cannot access '/var/run/docker.sock': No such file or directory" in out, out

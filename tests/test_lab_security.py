@@ -226,7 +226,7 @@ class Clock:
 def test_throttle_window_lockout_and_tokens():
     """Failures expire after the window, a lockout ends after its time, a success forgives, and the
     same wrong token (a stale tab polling) counts once while new ones count each."""
-    from matchbox.lab_login import LoginThrottle
+    from matchbox.lab.login import LoginThrottle
 
     clock = Clock()
     throttle = LoginThrottle(failures_allowed=3, failure_window=60, lockout=120, clock=clock)

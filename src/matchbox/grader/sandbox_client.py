@@ -1,10 +1,10 @@
-"""Talking to the hub's grading sandbox service (hub/matchbox_hub/sandbox_service.py).
+"""Talking to the hub's grading sandbox service (src/matchbox/hub/sandbox_service.py).
 
 On the hub the instructor's server holds no Docker socket: each sandbox kernel is started by
 the sandbox service, over HTTP on a UNIX socket. `request` is that API's client (the standard
 library only: it also runs as the kernel process below, once per notebook).
 
-    python -m grader.sandbox_client SOCKET KERNEL_ID
+    python -m matchbox.grader.sandbox_client SOCKET KERNEL_ID
 
 is the kernel process jupyter_client starts when SandboxKernelManager.service_socket is set: it
 asks the service to start the prepared container, waits for it to exit and exits with its
@@ -87,7 +87,7 @@ def run(socket_path, kernel_id):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
-        sys.exit("usage: python -m grader.sandbox_client SOCKET KERNEL_ID")
+        sys.exit("usage: python -m matchbox.grader.sandbox_client SOCKET KERNEL_ID")
     try:
         return run(*argv)
     except ServiceError as problem:

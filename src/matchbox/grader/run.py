@@ -1,7 +1,7 @@
 """One student's autograde, then generate_feedback, in one process (NbGraderAPI, as the formgrader
 does): one interpreter start and one import of nbgrader per student and assignment, not two.
 
-    python -m grader.run ASSIGNMENT STUDENT      # in the student's private copy of the course
+    python -m matchbox.grader.run ASSIGNMENT STUDENT      # in the student's private copy of the course
 
 Prints both logs; exit status 0, 1 when autograde failed, 2 when generate_feedback failed.
 """

@@ -22,8 +22,8 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader import exchange, intake
-from grader import sandbox_client
+from matchbox.grader import exchange, intake
+from matchbox.grader import sandbox_client
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUTTER = (".ipynb_checkpoints", "__pycache__")
@@ -33,11 +33,11 @@ CONFIG = """\
 c = get_config()  # noqa: F821
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.db_url = "sqlite:///{db}"
-from grader.sandbox import SandboxExecute
+from matchbox.grader.sandbox import SandboxExecute
 from nbgrader.preprocessors import (IgnorePattern, LimitOutput, SaveAutoGrades,
                                     AssignLatePenalties, CheckCellMetadata)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from grader.feedback import HideHiddenTests, SafeMarkdown, SafeOutputs
+from matchbox.grader.feedback import HideHiddenTests, SafeMarkdown, SafeOutputs
 from nbgrader.preprocessors import GetGrades
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 c.Autograde.autograde_preprocessors = [SandboxExecute, SafeOutputs, IgnorePattern, ClearMetadataPreprocessor,
@@ -223,7 +223,7 @@ def grade_one(student, folder, assignment, course, source, db_path, options, wor
     scratch.mkdir()
     # autograde, then generate_feedback, in one process (grader/run.py): one start, not two
     status, output = nbgrader([assignment, student], cwd=tmp, timeout=limit + 300,
-                              module="grader.run", TMPDIR=str(scratch))
+                              module="matchbox.grader.run", TMPDIR=str(scratch))
     result["log"] = output
     if status == 2:
         result["error"] = "generate_feedback failed: " + reason(output)

@@ -1,4 +1,3 @@
-#!/opt/venv/bin/python
 """Start a participant's JupyterLab: seed the work folder, turn the password into a hash, exec the server.
 
 It is the image's ENTRYPOINT, so that it runs before tini: it reads $PASSWORD (or the file
@@ -295,8 +294,9 @@ def exec_under_init(command, env):
     os.execvpe(command[0], command, env)
 
 
-def main(argv):
-    command = argv[1:]
+def main(argv=None):
+    """The console script start-lab (the image's ENTRYPOINT)."""
+    command = (sys.argv if argv is None else argv)[1:]
     if command and Path(command[0]).name == "start-lab":  # `docker run IMAGE start-lab ...`
         command = command[1:]
     if command and not command[0].startswith("-"):  # another program: not the lab
@@ -311,4 +311,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()

@@ -1,5 +1,5 @@
 """The participants' spawner: DockerSpawner with a size-capped work volume per participant
-(hub/matchbox_hub/disks.py) that is archived, not reused, when the participant is deleted."""
+(src/matchbox/hub/disks.py) that is archived, not reused, when the participant is deleted."""
 
 import asyncio
 import os
@@ -9,7 +9,7 @@ from dockerspawner import DockerSpawner
 from jupyterhub.traitlets import ByteSpecification
 from traitlets import Unicode
 
-from matchbox_hub import disks
+from matchbox.hub import disks
 
 
 class MatchboxSpawner(DockerSpawner):

@@ -19,7 +19,7 @@ import re
 import stat
 from collections import defaultdict
 
-from grader import intake
+from matchbox.grader import intake
 
 RANDOM = re.compile(r"[A-Za-z0-9_=-]{0,64}")  # nbgrader's urlsafe base64 suffix
 

@@ -25,7 +25,7 @@ container's state (`docker inspect`: OOMKilled, exit code), is written to deaths
 closing table. The container is therefore not started with --rm; it is removed on shutdown.
 
 On the hub the instructor's server holds no Docker socket: with service_socket set, the hub's
-sandbox service (hub/matchbox_hub/sandbox_service.py) makes the kernel's two folders and its
+sandbox service (src/matchbox/hub/sandbox_service.py) makes the kernel's two folders and its
 container, with the same lockdown and its own image; the kernel process here is
 `python grader/sandbox_client.py SOCKET ID` (start, wait, exit with the container's status), the
 notebook's folder is copied into the service's work folder before the start, and death() and the
@@ -51,7 +51,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, Unicode
 
-from grader import sandbox_client
+from matchbox.grader import sandbox_client
 
 LABEL = "matchbox-grader"
 WORKDIR = "/home/jovyan/work"

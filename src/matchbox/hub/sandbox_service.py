@@ -24,7 +24,7 @@ Docker's mount can point a kernel at the host's files. The service acts only on 
 carry its label; anything else is refused with a JSON {"error", "reason"}. Every request is logged.
 
 Run by the hub (a managed service in jupyterhub_config.py), as root, in the hub's container:
-    python -m matchbox_hub.sandbox_service --grading-dir DIR --image IMAGE --group GID
+    python -m matchbox.hub.sandbox_service --grading-dir DIR --image IMAGE --group GID
 """
 
 import http.server

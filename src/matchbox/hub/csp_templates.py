@@ -1,6 +1,6 @@
 """JupyterHub's own page templates with nonce="{{ csp_nonce }}" on their inline <script> tags.
 
-The hub's Content-Security-Policy (matchbox_hub.auth) runs no inline script without the nonce
+The hub's Content-Security-Policy (matchbox.hub.auth) runs no inline script without the nonce
 of its response. JupyterHub's pages have a few inline scripts of their own (page.html's
 window.jhdata, the spawn-pending progress, ...): this writes a copy of each such template, with
 the nonce on those tags and nothing else changed, into a folder that c.JupyterHub.template_paths
@@ -8,7 +8,7 @@ lists after matchbox's own templates. It runs at image build (hub/Dockerfile) on
 that is installed, so the copies always match the pinned version and none is kept in this
 repository.
 
-    python -m matchbox_hub.csp_templates SOURCE_DIR TARGET_DIR
+    python -m matchbox.hub.csp_templates SOURCE_DIR TARGET_DIR
 """
 
 import re

@@ -1,0 +1,5 @@
+import sys
+
+from matchbox.grader.cli import main
+
+sys.exit(main())

@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from course_helpers import HANDSON, SOLUTIONS, assignments, exercises, load, notebooks, submission  # noqa: E402
+from tests.support.course import HANDSON, SOLUTIONS, assignments, exercises, load, notebooks, submission  # noqa: E402
 
 
 def make_course(tmp, chosen):

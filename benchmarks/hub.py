@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from conftest import docker  # noqa: E402
-from hub_load import HubClient  # noqa: E402
-from hubs import ADMIN, running_hub  # noqa: E402
+from tests.support.containers import docker  # noqa: E402
+from tests.support.hub_client import HubClient  # noqa: E402
+from tests.support.hubs import ADMIN, running_hub  # noqa: E402
 
 
 def account(hub, admin, name):

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -10,20 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
-from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-IMAGE = os.environ.get("MATCHBOX_TEST_IMAGE", "matchbox:test")
-
-
-def free_port():
-    """A free loopback TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from tests.support.containers import ARTIFACTS, IMAGE, ROOT, Lab, docker
 
 # ---- the datasets ------------------------------------------------------------------------------
 
@@ -41,12 +28,6 @@ def data_root():
 
 
 # ---- Docker: image and containers ------------------------------------------------------------
-
-def docker(*args, check=True, timeout=600, **kwargs):
-    """Run the docker CLI and return the completed process (text output captured)."""
-    return subprocess.run(["docker", *args], check=check, timeout=timeout, text=True,
-                          capture_output=True, **kwargs)
-
 
 @pytest.fixture(scope="session")
 def docker_daemon():
@@ -83,51 +64,6 @@ def instructor_image(image):
     build = docker("build", "--target", "instructor", "-t", tag, str(ROOT), check=False, timeout=1800)
     assert build.returncode == 0, build.stderr[-3000:]
     return tag
-
-
-class Lab:
-    """A running participant container, reachable on a loopback port."""
-
-    def __init__(self, name, port, token=None):
-        self.name, self.port, self.token = name, port, token
-        self.url = f"http://127.0.0.1:{port}"
-
-    def api(self, path, token=True, **kwargs):
-        """GET an API path, with the token unless token=False."""
-        headers = {"Authorization": f"token {self.token}"} if token and self.token else {}
-        return requests.get(self.url + path, headers=headers, timeout=10, **kwargs)
-
-    def exec(self, *cmd, check=True):
-        """Run a command inside the container as its default user."""
-        return docker("exec", self.name, *cmd, check=check)
-
-    def server_pid(self):
-        """PID of the Jupyter server: the one child of tini (PID 1); start-lab execs into it."""
-        children = self.exec("cat", "/proc/1/task/1/children").stdout.split()
-        assert len(children) == 1, children
-        assert b"jupyter-lab" in self.exec("cat", f"/proc/{children[0]}/cmdline").stdout.encode()
-        return children[0]
-
-    def logs(self):
-        """Everything the container printed so far."""
-        out = docker("logs", self.name, check=False)
-        return out.stdout + out.stderr
-
-    def health(self):
-        """Docker's health status of the container."""
-        return docker("inspect", "-f", "{{.State.Health.Status}}", self.name).stdout.strip()
-
-    def wait_healthy(self, limit=60):
-        """Wait until Docker says healthy; return the seconds since the container was created."""
-        started = time.monotonic()
-        while time.monotonic() - started < limit:
-            state = docker("inspect", "-f", "{{.State.Status}} {{.State.Health.Status}}", self.name).stdout.split()
-            if state[0] != "running":
-                raise AssertionError(f"container {self.name} stopped:\n{self.logs()}")
-            if state[1] == "healthy":
-                return time.monotonic() - started
-            time.sleep(0.2)
-        raise AssertionError(f"not healthy after {limit} s:\n{self.logs()}")
 
 
 @pytest.fixture
@@ -181,6 +117,8 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 @pytest.fixture
 def page():
     """A fresh Chromium page; a screenshot of it is kept under test-artifacts/ when the test ends."""
+    from playwright.sync_api import sync_playwright  # only the browser tests need Playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -195,7 +133,7 @@ def page():
 @pytest.fixture(scope="session")
 def hub(image, instructor_image):
     """One hub for the session (tests/hubs.py), shared by test_hub.py and test_hub_security.py."""
-    from hubs import running_hub
+    from tests.support.hubs import running_hub
 
     with running_hub(image, instructor_image) as hub:
         yield hub

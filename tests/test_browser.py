@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, ROOT
+from tests.support.containers import ARTIFACTS, ROOT
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 

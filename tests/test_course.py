@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from course_helpers import (
+from tests.support.course import (
     GENERATE, HANDSON, HELPERS, MARKERS, NBGRADER, ROOT, SOLUTIONS, all_notebooks, assignments,
     bound_s, copy_assignment, executed_cells, exercises, is_answer, is_test, load, meta,
     notebooks, run, secret_lines, stop_all, submission, text,

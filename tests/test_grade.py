@@ -23,8 +23,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import Lab, docker
-from course_helpers import HANDSON, ROOT, SOLUTIONS, load, meta, submission, text, tool_env
+from tests.support.containers import Lab, docker
+from tests.support.course import HANDSON, ROOT, SOLUTIONS, load, meta, submission, text, tool_env
 
 ASSIGNMENT = "00-welcome"
 NAME = "00-welcome.ipynb"

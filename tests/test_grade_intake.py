@@ -16,8 +16,8 @@ import zipfile
 
 import pytest
 
-from course_helpers import HANDSON, SOLUTIONS, load, secret_lines, submission, text
-from test_grade import ASSIGNMENT, NAME, make_course, run_grade, table
+from tests.support.course import HANDSON, SOLUTIONS, load, secret_lines, submission, text
+from tests.test_grade import ASSIGNMENT, NAME, make_course, run_grade, table
 
 SOLUTION = SOLUTIONS / ASSIGNMENT / NAME
 STAMP = "2024-05-01 10:00:00.000000 UTC"

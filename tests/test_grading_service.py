@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS, ROOT, docker
+from tests.support.containers import ARTIFACTS, ROOT, docker
 from matchbox.grader import sandbox_client
 from matchbox.grader.sandbox import SandboxKernelManager
-from hub_load import shell
-from hubs import ADMIN, admin_client, approved
+from tests.support.hub_client import shell
+from tests.support.hubs import ADMIN, admin_client, approved
 
 SOCKET_NAME = "sandbox.sock"
 HUB_IMAGE = "matchbox-hub:sandbox-test"

@@ -16,11 +16,11 @@ import requests
 
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, docker
+from tests.support.containers import ARTIFACTS, docker
 
-from course_helpers import HANDSON, SOLUTIONS, is_test, load, meta, notebooks, submission
-from hub_load import HubClient, collect_and_grade, run_room
-from hubs import ADMIN, admin_client, approved, own_volumes, running_hub
+from tests.support.course import HANDSON, SOLUTIONS, is_test, load, meta, notebooks, submission
+from tests.support.hub_client import HubClient, collect_and_grade, run_room
+from tests.support.hubs import ADMIN, admin_client, approved, own_volumes, running_hub
 
 ASSIGNMENT = "01-matchbox"
 # Run in a participant's kernel: what each exchange folder lets them do.

@@ -15,9 +15,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from conftest import docker
-from hub_load import HubClient
-from hubs import ADMIN, admin_client
+from tests.support.containers import docker
+from tests.support.hub_client import HubClient
+from tests.support.hubs import ADMIN, admin_client
 
 RULE = "A username is 1 to 32 characters"
 # Names NativeAuthenticator used to accept, each an attack on a page, a URL or a parser.

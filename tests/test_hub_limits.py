@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import docker
-from hubs import DISK_LIMIT, PIDS_LIMIT, TMP_LIMIT, admin_client, approved
-from hub_load import HubClient
+from tests.support.containers import docker
+from tests.support.hubs import DISK_LIMIT, PIDS_LIMIT, TMP_LIMIT, admin_client, approved
+from tests.support.hub_client import HubClient
 
 MB = 2 ** 20
 # Fork until the kernel refuses (EAGAIN), keeping the children asleep; prints how many it got.

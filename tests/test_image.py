@@ -7,7 +7,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, docker
+from tests.support.containers import ROOT, docker
 
 pytestmark = pytest.mark.docker
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, docker
+from tests.support.containers import ROOT, docker
 
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "handson").iterdir() if p.is_dir())
 WORK = "/home/jovyan/work"

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, docker, free_port
+from tests.support.containers import ROOT, docker, free_port
 
 pytestmark = pytest.mark.docker
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import requests
 
-from conftest import ARTIFACTS, ROOT, docker, free_port
-from hub_load import HubClient
+from tests.support.containers import ARTIFACTS, ROOT, docker, free_port
+from tests.support.hub_client import HubClient
 
 ADMIN = "instructor"
 MEM_LIMIT = "1G"

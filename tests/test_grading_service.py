@@ -21,10 +21,10 @@ from tests.support.containers import ARTIFACTS, ROOT, docker
 from matchbox.grader import sandbox_client
 from matchbox.grader.sandbox import SandboxKernelManager
 from tests.support.hub_client import shell
-from tests.support.hubs import ADMIN, admin_client, approved
+from tests.support.hubs import ADMIN, HUB_TAG, admin_client, approved
 
 SOCKET_NAME = "sandbox.sock"
-HUB_IMAGE = "matchbox-hub:sandbox-test"
+HUB_IMAGE = f"matchbox-hub:sandbox-{HUB_TAG}"
 MAX_KERNELS = 2
 
 
@@ -372,4 +372,4 @@ def test_no_server_the_hub_starts_holds_the_docker_socket(hub):
     assert "Cannot connect to the Docker daemon" in out, out
     assert f"touch: cannot touch '{hub.grading_dir}/mine': Permission denied" in out, out
     info = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
-    assert info["image"] == "matchbox-hub-user:test", info
+    assert info["image"] == f"matchbox-hub-user:{HUB_TAG}", info

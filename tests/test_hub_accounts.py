@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.support.containers import docker
 from tests.support.hub_client import HubClient
-from tests.support.hubs import ADMIN, admin_client
+from tests.support.hubs import ADMIN, HUB_TAG, admin_client
 
 RULE = "A username is 1 to 32 characters"
 # Names NativeAuthenticator used to accept, each an attack on a page, a URL or a parser.
@@ -89,7 +89,7 @@ def from_another_address(hub, script, *args, timeout=300):
     """Run Python (requests) in a container on the hub's network: another source address than
     this test host. The script reaches the hub through its proxy at http://hub:8000."""
     result = docker("run", "--rm", "--network", hub.prefix, "--entrypoint", "/opt/hub/bin/python",
-                    "matchbox-hub:test", "-c", script, *args, check=False, timeout=timeout)
+                    f"matchbox-hub:{HUB_TAG}", "-c", script, *args, check=False, timeout=timeout)
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -20,6 +20,9 @@ from tests.support.containers import ARTIFACTS, ROOT, docker, free_port
 from tests.support.hub_client import HubClient
 
 ADMIN = "instructor"
+# Tag of the hub images the tests build (matchbox-hub:TAG, matchbox-hub-user:TAG, ...): set
+# MATCHBOX_TEST_HUB_TAG to keep two checkouts' test runs on one daemon apart.
+HUB_TAG = os.environ.get("MATCHBOX_TEST_HUB_TAG", "test")
 MEM_LIMIT = "1G"
 # Each participant's work volume in the tests (the default is 2G): small enough to fill quickly.
 DISK_LIMIT = "512M"
@@ -41,7 +44,7 @@ class Hub:
         self.admin_password = secrets.token_urlsafe(24)
         self.env = {**os.environ, "PASSWORD": "unused-by-the-hub",
                     "MATCHBOX_HUB_PREFIX": self.prefix, "MATCHBOX_HUB_PORT": str(self.port),
-                    "MATCHBOX_HUB_TAG": "test", "MATCHBOX_HUB_LAB_IMAGE": lab_image,
+                    "MATCHBOX_HUB_TAG": HUB_TAG, "MATCHBOX_HUB_LAB_IMAGE": lab_image,
                     "MATCHBOX_HUB_INSTRUCTOR_LAB_IMAGE": instructor_image,
                     "MATCHBOX_HUB_GRADING_DIR": self.grading_dir,
                     "MATCHBOX_HUB_DISKS_DIR": self.disks_dir,

@@ -32,6 +32,8 @@ from tornado import web
 from tornado.web import OutputTransform
 from traitlets import Integer, default
 
+from matchbox.hub.settings import HubSettings
+
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
 USERNAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
@@ -153,7 +155,8 @@ class MatchboxAuthenticator(NativeAuthenticator):
         self.login_failures = AddressThrottle(self.failed_logins_per_address,
                                               self.address_lockout_seconds)
         self.signups = AddressThrottle(self.signups_per_address, self.signup_window_seconds)
-        password = os.environ.pop("MATCHBOX_HUB_ADMIN_PASSWORD", "")
+        # Taken out of the environment: no process the hub starts (proxy, services) inherits it.
+        password = os.environ.pop(HubSettings.admin_password.metadata["env"], "")
         for name in sorted(self.admin_users):
             self._ensure_admin(name, password)
 

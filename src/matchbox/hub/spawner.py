@@ -1,5 +1,7 @@
-"""The participants' spawner: DockerSpawner with a size-capped work volume per participant
-(src/matchbox/hub/disks.py) that is archived, not reused, when the participant is deleted."""
+"""The hub's spawner: DockerSpawner with a size-capped work volume per participant
+(src/matchbox/hub/disks.py) that is archived, not reused, when the participant is deleted; a
+group of its own for each participant's server (recorded in the exchange's roster), and the
+instructor's image, group, volumes and environment for the admin's server."""
 
 import asyncio
 import os
@@ -7,9 +9,9 @@ import time
 
 from dockerspawner import DockerSpawner
 from jupyterhub.traitlets import ByteSpecification
-from traitlets import Unicode
+from traitlets import Dict, Integer, Unicode
 
-from matchbox.hub import disks
+from matchbox.hub import disks, exchange
 
 
 class MatchboxSpawner(DockerSpawner):
@@ -34,6 +36,30 @@ class MatchboxSpawner(DockerSpawner):
              "participant's volume is kept. Must be a host folder mounted into the hub.",
     ).tag(config=True)
 
+    instructor_image = Unicode(
+        "", help="Image of the admins' servers (the course, formgrader, grade). '': `image`.",
+    ).tag(config=True)
+
+    instructor_gid = Integer(
+        2000, help="Group of the admins' servers, which owns the exchange's folders.",
+    ).tag(config=True)
+
+    instructor_volumes = Dict(
+        help="Volumes of the admins' servers besides `volumes` (the exchange writable, the "
+             "grading dir); these win over `volumes` for the same name.",
+    ).tag(config=True)
+
+    instructor_environment = Dict(
+        help="Environment of the admins' servers besides `environment` (the sandbox service's "
+             "socket and image).",
+    ).tag(config=True)
+
+    participant_gid_base = Integer(
+        10000, help="A participant's server runs as uid 1000 with group participant_gid_base + "
+                    "the hub's id of the user, recorded in the exchange's roster, so that a "
+                    "submission's group says whose server wrote it.",
+    ).tag(config=True)
+
     @property
     def volume_name(self):
         return self.work_volume.format(**self.template_namespace())
@@ -50,6 +76,30 @@ class MatchboxSpawner(DockerSpawner):
                           self.user.name)
         disks.attach_volume(self.client, self.volume_name, self.disk_image, self.log,
                             labels={"matchbox.hub.user": self.user.name})
+
+    async def start(self):
+        if self.user.admin:
+            self._as_instructor()
+        else:
+            self._as_participant()
+        return await super().start()
+
+    def _as_participant(self):
+        gid = self.participant_gid_base + self.user.id
+        exchange.enroll(self.user.name, gid, self.instructor_gid)
+        self.extra_create_kwargs = {**self.extra_create_kwargs, "user": f"1000:{gid}"}
+
+    def _as_instructor(self):
+        """The instructor image, group, volumes and environment; no CPU limit, as grading runs
+        nbgrader here (the kernels have their own limits)."""
+        self.image = self.instructor_image or self.image
+        self.cpu_limit = None
+        self.volumes = {**self.volumes, **self.instructor_volumes}
+        self.environment = {**self.environment, **self.instructor_environment}
+        # grading keeps each student's private course copy in /tmp: room for -j 4 of a big course
+        tmpfs = {**self.extra_host_config.get("tmpfs", {}), "/tmp": "rw,nosuid,nodev,size=4G"}
+        self.extra_host_config = {**self.extra_host_config, "group_add": [str(self.instructor_gid)],
+                                  "tmpfs": tmpfs}
 
     async def create_object(self):
         if self.disk_limit:

@@ -1,35 +1,27 @@
 """Every solution notebook executed end to end, full mode: seconds each and in total.
 
-Usage: python benchmarks/course.py [NAME ...]       (target on 2 cores: ≤ 6 min in total)
+Usage (from the repository root): python -m benchmarks.course [NAME ...]
+(target on 2 cores: ≤ 6 min in total)
 """
 
 import sys
-import time
-from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
-SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
-
-
-def execute(path):
-    """Run one notebook top to bottom in its own folder; return the seconds it took."""
-    notebook = nbformat.read(path, as_version=4)
-    started = time.monotonic()
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    return time.monotonic() - started
+from tests.support.course import SOLUTIONS, assignments, execute, notebooks
 
 
 def main():
-    names = sys.argv[1:] or sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir())
-    total = 0.0
+    names = sys.argv[1:] or assignments()
+    total, failed = 0.0, []
     for name in names:
-        seconds = execute(SOLUTIONS / name / f"{name}.ipynb")
-        total += seconds
-        print(f"{name:<20} {seconds:6.1f} s", flush=True)
+        for path in notebooks(SOLUTIONS / name):
+            result = execute(path, timeout=600)
+            total += result["seconds"]
+            print(f"{path.stem:<20} {result['seconds']:6.1f} s", flush=True)
+            if result["error"]:
+                failed.append(f"{path.name}:\n{result['error']}")
     print(f"{'total':<20} {total:6.1f} s   (target ≤ 360 s: {'met' if total <= 360 else 'MISSED'})")
+    if failed:
+        sys.exit("failed:\n" + "\n".join(failed))
 
 
 if __name__ == "__main__":

@@ -3,27 +3,24 @@
 system per participant on a loop device) and with plain Docker volumes, side by side. Starts its
 own hubs with docker-compose.
 
-    python benchmarks/hub.py [-n 10] [--lab-image matchbox:latest] [--instructor-image matchbox:instructor]
+    python -m benchmarks.hub [-n 10] [--lab-image matchbox:latest] [--instructor-image matchbox:instructor]
+
+(from the repository root: it uses tests.support)
 
 Target (issue 6) on 2 cores: all 10 ready within 60 s.
 """
 
 import argparse
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from tests.support.containers import docker  # noqa: E402
-from tests.support.hub_client import HubClient  # noqa: E402
-from tests.support.hubs import ADMIN, running_hub  # noqa: E402
+from tests.support.containers import docker
+from tests.support.hubs import admin_client, running_hub
 
 
 def account(hub, admin, name):
-    me = HubClient(hub.url, name, f"{name}-password-bench")
+    me = hub.client(name, f"{name}-password-bench")
     me.signup()
     admin.approve(name)
     assert me.login().status_code == 201
@@ -38,8 +35,7 @@ def hub_memory(hub):
 def measure(args, **env):
     """(1 participant's spawn seconds, N concurrent spawns' seconds, all-ready seconds, memory)."""
     with running_hub(args.lab_image, args.instructor_image, **env) as hub:
-        admin = HubClient(hub.url, ADMIN, hub.admin_password)
-        assert admin.login().status_code == 201
+        admin = admin_client(hub)
         solo = account(hub, admin, "solo").spawn()
         room = [account(hub, admin, f"bench{i:02d}") for i in range(args.n)]
         started = time.monotonic()

@@ -1,6 +1,7 @@
 """Image figures: size uncompressed and compressed, seconds from `docker run` to ready and to healthy.
 
-Usage: python benchmarks/image.py [IMAGE] [--runs 5]     (targets on 2 cores: ≤ 1.5 GB, ≤ 500 MB, ≤ 3 s)
+Usage (from the repository root): python -m benchmarks.image [IMAGE] [--runs 5]
+(targets on 2 cores: ≤ 1.5 GB, ≤ 500 MB, ≤ 3 s)
 """
 
 import argparse
@@ -11,10 +12,12 @@ import time
 import urllib.request
 import uuid
 
+from tests.support.containers import docker as docker_cli
+
 
 def docker(*args):
     """Run the docker CLI, return its stdout."""
-    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout.strip()
+    return docker_cli(*args).stdout.strip()
 
 
 def compressed_size(image):
@@ -61,7 +64,7 @@ def start_times(image):
             time.sleep(0.1)
         return ready, time.monotonic() - started
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        docker_cli("rm", "-f", name, check=False)
 
 
 def main():

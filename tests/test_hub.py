@@ -1,6 +1,6 @@
 """The room's hub: docker-compose's `hub` profile, real JupyterHub, real participant containers.
 
-The session's hub (the `hub` fixture, tests/hubs.py), started with
+The session's hub (the `hub` fixture, tests/support/hubs.py), started with
 `docker-compose --profile hub up -d hub` from this checkout, the participant image being
 `matchbox:test` (the `image` fixture) plus jupyterhub-singleuser.
 """
@@ -13,13 +13,11 @@ import time
 
 import pytest
 import requests
-
 from playwright.sync_api import expect
 
 from tests.support.containers import ARTIFACTS, docker
-
 from tests.support.course import HANDSON, SOLUTIONS, is_test, load, meta, notebooks, submission
-from tests.support.hub_client import HubClient, collect_and_grade, run_room
+from tests.support.hub_client import collect_and_grade, run_room
 from tests.support.hubs import ADMIN, admin_client, approved, own_volumes, running_hub
 
 ASSIGNMENT = "01-matchbox"
@@ -43,15 +41,15 @@ PARTICIPANTS = int(os.environ.get("MATCHBOX_HUB_TEST_PARTICIPANTS", "10"))
 
 
 def test_admin_logs_in_and_spawns_a_lab(hub):
-    r = hub.token(ADMIN, "wrong-password")
-    assert r.status_code == 403, (r.status_code, r.text)
-    r = hub.token(ADMIN, hub.admin_password)
+    assert hub.client(ADMIN, "wrong-password").request_token().status_code == 403
+    admin = hub.admin()
+    r = admin.request_token()
     assert r.status_code == 201, (r.status_code, r.text)
-    token = r.json()["token"]
-    me = hub.api("GET", "/user", token).json()
+    token = admin.token
+    me = admin.api("GET", "/user").json()
     assert me["name"] == ADMIN and me["admin"] is True
 
-    seconds = hub.spawn(ADMIN, token)
+    seconds = admin.spawn()
     print(f"{ADMIN}'s server ready {seconds:.1f} s after the spawn request")
 
     # The instructor's container: the instructor image, on the hub's network, in the instructor group.
@@ -170,7 +168,7 @@ def test_a_room_of_participants_isolation_and_memory_limit(hub):
 
 def test_work_survives_hub_restart_and_container_removal(hub):
     admin = admin_client(hub)
-    ann = HubClient(hub.url, "ann", "ann-password-" + secrets.token_hex(4))
+    ann = hub.client("ann", "ann-password-" + secrets.token_hex(4))
     ann.signup()
     admin.approve("ann")
     assert ann.login().status_code == 201
@@ -233,32 +231,58 @@ def test_a_participant_signs_up_and_in_with_a_browser(hub, page):
     page.screenshot(path=ARTIFACTS / "hub-participant-in-lab.png")
 
 
+CULL_TIMEOUT_S = 20
+
+
+def culled(hub, admin, name, limit=120):
+    """Wait until the hub's API shows no server (and nothing pending) for name; the seconds."""
+    started = time.monotonic()
+    while True:
+        r = admin.api("GET", f"/users/{name}")
+        assert r.status_code == 200, (r.status_code, r.text)
+        model = r.json()
+        if not model["servers"] and model["pending"] is None:
+            return time.monotonic() - started
+        assert time.monotonic() - started < limit, \
+            f"{name}'s server still there {limit} s after its last use: {model}\n{hub.logs()[-3000:]}"
+        time.sleep(1)
+
+
 def test_the_idle_culler_stops_idle_servers_and_keeps_their_work(image, instructor_image):
-    """Does the culler stop a server idle past its timeout, keeping the volume for the next login?
-    This hub runs without disk limits (plain volumes): the inbound is still writable to
-    participants, and deleting a participant still archives their volume."""
-    with running_hub(image, instructor_image, MATCHBOX_HUB_CULL_TIMEOUT="20",
+    """Does the culler stop a server idle past its timeout (gone from the hub's API, its
+    container gone), keeping the volume and its files for the next login? This hub runs without
+    disk limits (plain volumes): the inbound is still writable to participants, and deleting a
+    participant still archives their volume."""
+    with running_hub(image, instructor_image, MATCHBOX_HUB_CULL_TIMEOUT=str(CULL_TIMEOUT_S),
                      MATCHBOX_HUB_CULL_EVERY="5", MATCHBOX_HUB_DISK_LIMIT="0",
                      MATCHBOX_HUB_INBOUND_LIMIT="0") as hub:
         admin = admin_client(hub)
         dan = approved(hub, admin, "dan")
+        container, volume = f"{hub.prefix}-dan", f"{hub.prefix}-user-dan"
         body = {"type": "file", "format": "text", "content": "kept\n"}
         assert dan.server("PUT", "/api/contents/mine.txt", json=body).status_code in (200, 201)
-        started = time.monotonic()
-        while dan.api("GET", "/users/dan").json().get("servers"):
-            assert time.monotonic() - started < 120, f"not culled after 120 s:\n{hub.logs()[-3000:]}"
-            time.sleep(1)
-        print(f"culled {time.monotonic() - started:.0f} s after the last request (timeout 20 s)")
-        assert "Culling server" in hub.logs() or "cull" in hub.logs().lower()
-        volumes = docker("volume", "ls", "-q", "--filter", f"name={hub.prefix}-user-dan").stdout.split()
-        assert volumes == [f"{hub.prefix}-user-dan"], volumes
+        assert docker("inspect", "-f", "{{.State.Running}}", container).stdout.strip() == "true"
+
+        seconds = culled(hub, admin, "dan")
+        print(f"culled {seconds:.0f} s after the last request (timeout {CULL_TIMEOUT_S} s)")
+        # the culler stopped it for being idle (not something else)
+        assert "Culling server dan (inactive for" in hub.logs(), hub.logs()[-3000:]
+        # the container is gone (DockerSpawner.remove), the volume and the file in it are kept
+        deadline = time.monotonic() + 30
+        while docker("ps", "-aq", "--filter", f"name=^{container}$").stdout.strip():
+            assert time.monotonic() < deadline, f"{container} still there after the cull"
+            time.sleep(0.5)
+        kept = docker("run", "--rm", "--entrypoint", "cat", "-v", f"{volume}:/work:ro", image,
+                      "/work/mine.txt", check=False)
+        assert kept.returncode == 0 and kept.stdout == "kept\n", (kept.stdout, kept.stderr)
+
         dan.spawn()
         assert dan.server("GET", "/api/contents/mine.txt").json()["content"] == "kept\n"
         inbound = "/srv/nbgrader/exchange/matchbox/inbound/dan-probe"
         assert dan.execute(f"open({inbound!r}, 'w').write('x'); print('written')")[:2] == ("ok", "written\n")
         dan.stop()
-        while docker("ps", "-aq", "--filter", f"name=^{hub.prefix}-dan$").stdout.strip():
+        while docker("ps", "-aq", "--filter", f"name=^{container}$").stdout.strip():
             time.sleep(0.5)
         assert admin.api("DELETE", "/users/dan").status_code == 204
-        volumes = docker("volume", "ls", "-q", "--filter", f"name={hub.prefix}-user-dan").stdout.split()
-        assert len(volumes) == 1 and volumes[0].startswith(f"{hub.prefix}-user-dan-deleted-"), volumes
+        volumes = docker("volume", "ls", "-q", "--filter", f"name={volume}").stdout.split()
+        assert len(volumes) == 1 and volumes[0].startswith(f"{volume}-deleted-"), volumes

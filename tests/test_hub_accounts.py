@@ -1,6 +1,6 @@
 """The hub's accounts against a hostile room (issue 10): strict usernames, the approval page
 rendered inert and changed only by POST, a Content-Security-Policy without inline script, and
-throttles per source address that never lock anyone else out. The session's hub (tests/hubs.py).
+throttles per source address that never lock anyone else out. The session's hub (tests/support/hubs.py).
 
 Attacks that must come from another address than this test host run in a short-lived container
 on the hub's Docker network (the hub image's Python), through the proxy like any participant.
@@ -16,7 +16,6 @@ import requests
 from playwright.sync_api import expect
 
 from tests.support.containers import docker
-from tests.support.hub_client import HubClient
 from tests.support.hubs import ADMIN, HUB_TAG, admin_client
 
 RULE = "A username is 1 to 32 characters"
@@ -127,13 +126,14 @@ def test_crafted_names_are_refused_at_signup_and_by_the_rest_api(hub):
     assert "'instructor' is taken" in unescape(message), message
     assert signup_rows(hub) == before, "a crafted name got into the database"
 
-    token = hub.token(ADMIN, hub.admin_password).json()["token"]
+    admin = hub.admin()
+    assert admin.request_token().status_code == 201
     for name in ("acct-a+b", "acct-émile", "x" * 40, "bad name", "instructor?"):
-        r = hub.api("POST", "/users", token, json={"usernames": [name]})
+        r = admin.api("POST", "/users", json={"usernames": [name]})
         assert r.status_code == 400 and "Invalid username" in r.text, (name, r.status_code, r.text)
-    r = hub.api("POST", "/users", token, json={"usernames": ["ＡＣＣＴ－ＲＥＳＴ"]})
+    r = admin.api("POST", "/users", json={"usernames": ["ＡＣＣＴ－ＲＥＳＴ"]})
     assert r.status_code == 201 and r.json()[0]["name"] == "acct-rest", r.text
-    hub.api("DELETE", "/users/acct-rest", token)
+    admin.api("DELETE", "/users/acct-rest")
 
 
 def test_look_alike_names_map_to_one_account_and_passwords_keep_their_spaces(hub):
@@ -149,10 +149,10 @@ def test_look_alike_names_map_to_one_account_and_passwords_keep_their_spaces(hub
 
     admin_client(hub).approve(name)
     # The password as typed, inner space included; the name in any of its look-alike forms.
-    assert HubClient(hub.url, full_width, password).browser_login()
-    assert HubClient(hub.url, name.upper(), password).browser_login()
-    assert hub.token(name, password).status_code == 201
-    assert hub.token(name, password.strip() + " ").status_code == 403
+    assert hub.client(full_width, password).browser_login()
+    assert hub.client(name.upper(), password).browser_login()
+    assert hub.client(name, password).request_token().status_code == 201
+    assert hub.client(name, password.strip() + " ").request_token().status_code == 403
 
 
 # ---- the approval page -----------------------------------------------------------------------
@@ -184,8 +184,9 @@ def test_crafted_names_already_in_the_database_render_inert_and_can_be_discarded
             assert button.evaluate("b => b.form && b.form.method") == "post"
         rows = signup_rows(hub)
         assert not any(rows[name] for name in names), "a crafted sign-up got approved"
-        token = hub.token(ADMIN, hub.admin_password).json()["token"]
-        admins = [u["name"] for u in hub.api("GET", "/users", token).json() if u["admin"]]
+        admin = hub.admin()
+        assert admin.request_token().status_code == 201
+        admins = [u["name"] for u in admin.api("GET", "/users").json() if u["admin"]]
         assert admins == [ADMIN], admins
 
         for row_id in ids:  # Discard, as the instructor clicks it
@@ -216,7 +217,7 @@ def test_state_changing_gets_change_nothing(hub):
                                data={"_xsrf": xsrf, "user_id": rows[ADMIN][0], "action": "unauthorize"})
         assert r.status_code == 400 and "Admin accounts are always approved" in r.text
         assert signup_rows(hub)[name] is False and signup_rows(hub)[ADMIN] is True
-        assert hub.token(ADMIN, hub.admin_password).status_code == 201
+        assert hub.admin().request_token().status_code == 201
         assert requests.get(hub.url + "/hub/authorize", timeout=30).status_code == 403  # not logged in
     finally:
         delete_signups(hub, name)
@@ -250,7 +251,7 @@ def test_failed_logins_throttle_only_their_source_address(hub):
     address, spoofing X-Real-Ip / X-Forwarded-For) is refused, even with a right password, and
     nobody else is."""
     admin = admin_client(hub)
-    mallory = HubClient(hub.url, f"acct-mallory-{secrets.token_hex(2)}", "mallory-password-" + secrets.token_hex(4))
+    mallory = hub.client(f"acct-mallory-{secrets.token_hex(2)}", "mallory-password-" + secrets.token_hex(4))
     assert "was sent to the admin" in mallory.signup()
     assert mallory.login().status_code == 403, "logged in before the instructor approved"
     admin.approve(mallory.name)
@@ -263,8 +264,8 @@ def test_failed_logins_throttle_only_their_source_address(hub):
     assert status == 429 and "Too many failed logins from your network address" in message, found
 
     # This host (the instructor's machine), whose address the attacker wrote in its headers:
-    assert hub.token(ADMIN, hub.admin_password).status_code == 201
-    assert HubClient(hub.url, ADMIN, hub.admin_password).browser_login()  # the login form too
+    assert hub.admin().request_token().status_code == 201
+    assert hub.admin().browser_login()  # the login form too
     assert mallory.login().status_code == 201, "the attacker's own account is locked, not its address"
 
 
@@ -370,7 +371,7 @@ def test_the_hub_pages_work_under_the_csp_in_chromium(hub, page):
 
     # A participant: login, then the spawn-pending page, whose script follows the spawn's
     # progress (an event stream) and takes them into their lab.
-    carl = HubClient(hub.url, f"acct-carl-{secrets.token_hex(2)}", "carl-password-" + secrets.token_hex(4))
+    carl = hub.client(f"acct-carl-{secrets.token_hex(2)}", "carl-password-" + secrets.token_hex(4))
     carl.signup()
     admin_client(hub).approve(carl.name)
     context = page.context.browser.new_context()

@@ -1,6 +1,6 @@
 """One participant cannot starve the others on the hub's host: a process limit and a disk of
 their own per container, a size-capped inbound, and a deleted participant's work archived so a
-new account of the same name starts empty. The session's hub (tests/hubs.py)."""
+new account of the same name starts empty. The session's hub (tests/support/hubs.py)."""
 
 import json
 import subprocess
@@ -11,7 +11,6 @@ import pytest
 
 from tests.support.containers import docker
 from tests.support.hubs import DISK_LIMIT, PIDS_LIMIT, TMP_LIMIT, admin_client, approved
-from tests.support.hub_client import HubClient
 
 MB = 2 ** 20
 # Fork until the kernel refuses (EAGAIN), keeping the children asleep; prints how many it got.
@@ -195,7 +194,7 @@ def test_a_deleted_participants_name_starts_empty_and_their_work_is_archived(hub
                           capture_output=True, text=True).stdout
     assert kept == "first owner", kept
 
-    second = HubClient(hub.url, "limreuse", "second-owner-" + "x" * 8)
+    second = hub.client("limreuse", "second-owner-" + "x" * 8)
     second.signup()
     admin.approve(second.name)
     assert second.login().status_code == 201

@@ -1,9 +1,9 @@
 """Docker for tests and benchmarks: the docker CLI, free ports, a running lab container."""
 
 import os
+import socket
 import subprocess
 import time
-import socket
 from pathlib import Path
 
 import requests

@@ -1,19 +1,13 @@
-"""A REST + kernel-websocket client for the matchbox hub, and a load script built on it.
-
-    python tests/hub_load.py --url http://127.0.0.1:8000 --admin-password ... -n 10
-
-simulates N participants at once: sign up, approval by the instructor, login, spawn, a cell that
-loads MNIST, fetch and submit an assignment from the exchange; then the instructor collects and
-grades the submissions in their own server. Every step is asserted and timed. tests/test_hub.py
-uses it.
+"""The one client of the matchbox hub (REST, forms, kernel websockets) that the tests and
+benchmarks use, and a room of participants built on it: sign up, approval by the instructor,
+login, spawn, a cell that loads MNIST, fetch and submit an assignment from the exchange; then the
+instructor collects and grades the submissions in their own server. Every step is asserted and
+timed. tests/test_hub.py runs a room; `python -m benchmarks.room` runs one against any hub.
 """
 
-import argparse
 import html
 import json
 import re
-import statistics
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +27,7 @@ class HubClient:
         self.url, self.name, self.password = url.rstrip("/"), name, password
         self.session = requests.Session()
         self.token = None
+        self.reconnects = 0  # kernel websockets replaced because the kernel never answered
 
     # ---- accounts ------------------------------------------------------------------------------
     def _xsrf(self, path):
@@ -51,12 +46,17 @@ class HubClient:
 
     def login(self):
         """Log in: the login form (as a browser; this is what creates the hub's user record on the
-        first login), then an API token from the REST API with username and password in the body.
-        Returns the token request's response: 201, or 403 when either step was refused."""
+        first login), then an API token (request_token). Returns the token request's response:
+        201, or 403 when either step was refused."""
         self.browser_login()
+        return self.request_token()
+
+    def request_token(self):
+        """Ask the REST API for a token with username and password in the body (no form login);
+        returns the response (201 with the token, kept as self.token; 403 when refused)."""
         r = requests.post(f"{self.url}/hub/api/users/{self.name}/tokens", timeout=60,
                           json={"auth": {"username": self.name, "password": self.password},
-                                "expires_in": 4 * 3600, "note": "matchbox hub_load"})
+                                "expires_in": 4 * 3600, "note": "matchbox tests"})
         if r.status_code == 201:
             self.token = r.json()["token"]
         return r
@@ -162,79 +162,92 @@ class HubClient:
             if r.status_code != 201:
                 raise HubError(f"kernel for {self.name}: {r.status_code} {r.text}")
             kernel_id = r.json()["id"]
-        ws_url = self.url.replace("http", "ws", 1) + f"/user/{self.name}/api/kernels/{kernel_id}/channels"
+        url = self.url.replace("http", "ws", 1) + f"/user/{self.name}/api/kernels/{kernel_id}/channels"
         deadline = time.monotonic() + limit
-        session = uuid.uuid4().hex
-        ws = None
-
-        def request(kind, content, channel="shell"):
-            msg_id = uuid.uuid4().hex
-            ws.send(json.dumps({
-                "header": {"msg_id": msg_id, "msg_type": kind, "username": self.name,
-                           "session": session, "version": "5.3"},
-                "parent_header": {}, "metadata": {}, "channel": channel, "buffers": [],
-                "content": content}))
-            return msg_id
-
-        def messages(deadline):
-            """Messages until the deadline; None once a second passes without one."""
-            while time.monotonic() < deadline:
-                try:
-                    yield json.loads(ws.recv())
-                except websocket.WebSocketTimeoutException:
-                    yield None
-
-        # Connect and wait until the kernel answers kernel_info (requests sent before are lost).
-        # A connection that sees no reply in 15 s is replaced (belt and braces; not seen so far).
-        while True:
-            if time.monotonic() > deadline:
-                raise HubError(f"{self.name}'s kernel never answered kernel_info")
-            ws = websocket.create_connection(ws_url, header=[f"Authorization: token {self.token}"],
-                                             timeout=60)
-            ws.settimeout(1)
-            request("kernel_info_request", {})
-            answered = False
-            for msg in messages(min(deadline, time.monotonic() + 15)):
-                if msg is None:
-                    request("kernel_info_request", {})
-                elif msg.get("msg_type") == "kernel_info_reply":
-                    answered = True
-                    break
-            if answered:
-                break
-            self.reconnects = getattr(self, "reconnects", 0) + 1
-            ws.close()
-
-        stdout, error, status, idle = [], "", None, False
+        kernel = KernelSocket.answering(url, self.token, self.name, deadline)
+        self.reconnects += kernel.reconnects
         try:
-            msg_id = request("execute_request", {
-                "code": code, "silent": False, "store_history": False, "user_expressions": {},
-                "allow_stdin": False, "stop_on_error": True})
-            for msg in messages(deadline):
-                if msg is None:
-                    continue
-                kind, content = msg.get("msg_type"), msg.get("content", {})
-                if kind == "status" and content.get("execution_state") in ("restarting", "dead"):
-                    return "dead", "".join(stdout), error
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                if kind == "stream":
-                    stdout.append(content.get("text", ""))
-                elif kind == "error":
-                    error = f"{content.get('ename')}: {content.get('evalue')}"
-                elif kind == "execute_reply":
-                    status = content.get("status")
-                elif kind == "status" and content.get("execution_state") == "idle":
-                    idle = True
-                # Shell (execute_reply) and iopub (idle) are separate channels: either comes first.
-                if status and idle:
-                    return status, "".join(stdout), error
+            return kernel.run(code, deadline)
         except (websocket.WebSocketConnectionClosedException, ConnectionError):
-            return "dead", "".join(stdout), error
+            return "dead", "".join(kernel.stdout), kernel.error
         finally:
-            ws.close()
-        raise HubError(f"no reply from {self.name}'s kernel in {limit} s")
+            kernel.close()
 
+
+class KernelSocket:
+    """One websocket to a kernel (Jupyter's JSON messages): requests out, messages in."""
+
+    def __init__(self, url, token, username):
+        self.username, self.session = username, uuid.uuid4().hex
+        self.ws = websocket.create_connection(url, header=[f"Authorization: token {token}"], timeout=60)
+        self.ws.settimeout(1)
+        self.stdout, self.error, self.reconnects = [], "", 0
+
+    @classmethod
+    def answering(cls, url, token, username, deadline):
+        """A connection whose kernel answered kernel_info (requests sent before are lost). A
+        connection that sees no reply in 15 s is replaced (belt and braces; not seen so far)."""
+        reconnects = 0
+        while time.monotonic() < deadline:
+            kernel = cls(url, token, username)
+            kernel.request("kernel_info_request", {})
+            for msg in kernel.messages(min(deadline, time.monotonic() + 15)):
+                if msg is None:
+                    kernel.request("kernel_info_request", {})
+                elif msg.get("msg_type") == "kernel_info_reply":
+                    kernel.reconnects = reconnects
+                    return kernel
+            reconnects += 1
+            kernel.close()
+        raise HubError(f"{username}'s kernel never answered kernel_info")
+
+    def request(self, kind, content, channel="shell"):
+        msg_id = uuid.uuid4().hex
+        self.ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": kind, "username": self.username,
+                       "session": self.session, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": channel, "buffers": [],
+            "content": content}))
+        return msg_id
+
+    def messages(self, deadline):
+        """Messages until the deadline; None once a second passes without one."""
+        while time.monotonic() < deadline:
+            try:
+                yield json.loads(self.ws.recv())
+            except websocket.WebSocketTimeoutException:
+                yield None
+
+    def run(self, code, deadline):
+        """Execute code; (reply status, stdout, error text) once both the reply and idle came."""
+        msg_id = self.request("execute_request", {
+            "code": code, "silent": False, "store_history": False, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": True})
+        status, idle = None, False
+        for msg in self.messages(deadline):
+            if msg is None:
+                continue
+            kind, content = msg.get("msg_type"), msg.get("content", {})
+            if kind == "status" and content.get("execution_state") in ("restarting", "dead"):
+                return "dead", "".join(self.stdout), self.error
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            status = content.get("status") if kind == "execute_reply" else status
+            idle = idle or (kind == "status" and content.get("execution_state") == "idle")
+            self.collect(kind, content)
+            # Shell (execute_reply) and iopub (idle) are separate channels: either comes first.
+            if status and idle:
+                return status, "".join(self.stdout), self.error
+        raise HubError(f"no reply from {self.username}'s kernel in time")
+
+    def collect(self, kind, content):
+        if kind == "stream":
+            self.stdout.append(content.get("text", ""))
+        elif kind == "error":
+            self.error = f"{content.get('ename')}: {content.get('evalue')}"
+
+    def close(self):
+        self.ws.close()
 
 def shell(client, command, limit=600):
     """Run a command in the client's own server (through a kernel); returns (exit status, output)."""
@@ -287,7 +300,7 @@ def participant(url, admin, name, password, log=print, assignment=None, answers=
             raise HubError(f"{name}: submit {assignment}: {submitted}")
         timings["fetch+submit"] = time.monotonic() - t
     log(f"{name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
-        + f", websocket reconnects {getattr(me, 'reconnects', 0)}")
+        + f", websocket reconnects {me.reconnects}")
     return me, timings
 
 
@@ -331,29 +344,3 @@ def run_room(url, admin_name, admin_password, n, prefix="p", log=print, assignme
         results = [f.result() for f in futures]
     return admin, results
 
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--admin", default="instructor")
-    parser.add_argument("--admin-password", required=True)
-    parser.add_argument("-n", type=int, default=10)
-    parser.add_argument("--prefix", default=f"load{uuid.uuid4().hex[:4]}-")
-    parser.add_argument("--assignment", default="01-matchbox",
-                        help="released, fetched, submitted and graded ('' to skip)")
-    args = parser.parse_args()
-    started = time.monotonic()
-    admin, results = run_room(args.url, args.admin, args.admin_password, args.n, args.prefix,
-                              assignment=args.assignment)
-    spawns = [t["spawn"] for _, t in results]
-    print(f"{args.n} participants ready and MNIST loaded in {time.monotonic() - started:.1f} s; "
-          f"spawn median {statistics.median(spawns):.1f} s, max {max(spawns):.1f} s")
-    if args.assignment:
-        t = time.monotonic()
-        scores, out = collect_and_grade(admin, args.assignment)
-        print(out)
-        print(f"collected and graded {len(scores)} submissions in {time.monotonic() - t:.1f} s")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

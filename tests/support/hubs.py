@@ -1,7 +1,7 @@
 """A hub for tests: docker-compose's `hub` profile from this checkout, real JupyterHub, real
 participant containers; one per test session (the `hub` fixture in conftest.py), its own compose
-project, network, port and volume names. test_hub.py and test_hub_security.py share it; a test
-that needs other settings starts its own with running_hub(...).
+project, network, port and volume names. The hub test modules share it; a test that needs other
+settings starts its own with running_hub(...).
 """
 
 import contextlib
@@ -33,7 +33,8 @@ TMP_LIMIT = "128M"
 
 
 class Hub:
-    """A hub started by docker-compose, and a REST client for it."""
+    """A hub started by docker-compose: its containers, settings and log. Requests to it go
+    through HubClient (client(), admin())."""
 
     def __init__(self, lab_image, instructor_image, **env):
         self.prefix = f"mbhubtest-{uuid.uuid4().hex[:6]}"
@@ -93,32 +94,14 @@ class Hub:
             time.sleep(0.5)
         raise AssertionError(f"hub not up after {limit} s:\n{self.logs()[-5000:]}")
 
-    def token(self, name, password):
-        """Log in through the REST API (username and password in the body) and get an API token."""
-        r = requests.post(f"{self.url}/hub/api/users/{name}/tokens", timeout=30,
-                          json={"auth": {"username": name, "password": password}, "expires_in": 3600})
-        return r
+    def client(self, name, password=None):
+        """A HubClient (tests/support/hub_client.py) for name on this hub: every REST, form and
+        kernel call goes through it."""
+        return HubClient(self.url, name, password)
 
-    def api(self, method, path, token, **kwargs):
-        return requests.request(method, f"{self.url}/hub/api{path}", timeout=30,
-                                headers={"Authorization": f"token {token}"}, **kwargs)
-
-    def spawn(self, name, token, limit=180):
-        """Ask for the user's server and wait until the hub says it is ready; return the seconds."""
-        started = time.monotonic()
-        r = self.api("POST", f"/users/{name}/server", token)
-        # 400 "already running": another test of the session started it
-        assert r.status_code in (201, 202) or (r.status_code == 400 and "already" in r.text), \
-            (r.status_code, r.text)
-        while time.monotonic() - started < limit:
-            model = self.api("GET", f"/users/{name}", token).json()
-            server = model.get("servers", {}).get("", {})
-            if server.get("ready"):
-                return time.monotonic() - started
-            assert model.get("pending") == "spawn" or server, f"spawn failed: {model}\n{self.logs()[-5000:]}"
-            time.sleep(0.5)
-        raise AssertionError(f"{name}'s server not ready after {limit} s:\n{self.logs()[-5000:]}")
-
+    def admin(self):
+        """A client for the instructor (the admin), not yet logged in."""
+        return self.client(ADMIN, self.admin_password)
 
 @contextlib.contextmanager
 def running_hub(image, instructor_image, **env):
@@ -136,14 +119,15 @@ def running_hub(image, instructor_image, **env):
 
 
 def admin_client(hub):
-    admin = HubClient(hub.url, ADMIN, hub.admin_password)
+    """The instructor, logged in (form and token)."""
+    admin = hub.admin()
     assert admin.login().status_code == 201
     return admin
 
 
 def approved(hub, admin, name):
     """A signed-up, approved, logged-in participant with a running server."""
-    me = HubClient(hub.url, name, f"{name}-password-" + secrets.token_hex(4))
+    me = hub.client(name, f"{name}-password-" + secrets.token_hex(4))
     me.signup()
     admin.approve(name)
     assert me.login().status_code == 201

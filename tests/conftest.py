@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from matchbox import data
 from tests.support.containers import ARTIFACTS, IMAGE, ROOT, Lab, docker
 
 # ---- the datasets ------------------------------------------------------------------------------
@@ -25,6 +26,30 @@ def data_root():
                             "--dest", str(root)], capture_output=True, text=True, timeout=900)
     assert fetch.returncode == 0, f"fetch failed:\n{fetch.stdout}\n{fetch.stderr}"
     return root
+
+
+@pytest.fixture
+def data_isolated(monkeypatch, tmp_path):
+    """matchbox.data with a fresh per-user cache (tmp_path/cache), no image data root
+    (tmp_path/no-image-data), no mirrors and no Keras home from this machine."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MATCHBOX_MIRRORS", raising=False)
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.setattr(data, "IMAGE_DATA_DIR", tmp_path / "no-image-data")
+
+
+@pytest.fixture
+def cut_off(monkeypatch, tmp_path):
+    """cut_off(mirrors): take away npm, apt-get, Debian's files and Keras caches; the mirrors
+    (matchbox.data fetch's last source) are only those given."""
+    def cut(mirrors):
+        (tmp_path / "empty-bin").mkdir()
+        (tmp_path / "home").mkdir()
+        monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("MATCHBOX_MIRRORS", mirrors)
+        monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "no-debian")
+    return cut
 
 
 # ---- Docker: image and containers ------------------------------------------------------------
@@ -74,8 +99,10 @@ def start_lab(image, request):
         request.getfixturevalue("volume")
     started = []
 
-    def start(*run_args, token="test-token-" + uuid.uuid4().hex, env=None, volume=None, wait=True):
+    def start(*run_args, token=True, env=None, volume=None, wait=True):
+        """token: True for a fresh random one, None for none (PASSWORD in env, or the lab's own)."""
         name = f"matchbox-test-{uuid.uuid4().hex[:8]}"
+        token = "test-token-" + uuid.uuid4().hex if token is True else token
         args = ["run", "-d", "--name", name, "-p", "127.0.0.1::8888"]
         if token:
             args += ["-e", f"JUPYTER_TOKEN={token}"]

@@ -198,7 +198,8 @@ def test_login_throttle_locks_out_the_attacker_not_the_learner(start_lab, image,
     host, through the published port) logs in meanwhile?"""
     password = "right-" + uuid.uuid4().hex[:8]
     lab = start_lab("--network", network, token=None, env={"PASSWORD": password})
-    lab_ip = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", lab.name).stdout.strip()
+    lab_ip = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                    lab.name).stdout.strip()
     attack = docker("run", "--rm", "--network", network, "--entrypoint", "python", image,
                     "-c", ATTACKER, f"http://{lab_ip}:8888", password, timeout=120)
     seen = json.loads(attack.stdout)
@@ -211,38 +212,3 @@ def test_login_throttle_locks_out_the_attacker_not_the_learner(start_lab, image,
     assert status == 302, "the learner on another address was locked out too"
     assert learner.get(lab.url + "/api/contents", timeout=10).status_code == 200
     assert "locked out for 300 s" in lab.logs()
-
-
-# ---- the throttle's bookkeeping (no Docker: a clock the test moves) ------------------------------
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-def test_throttle_window_lockout_and_tokens():
-    """Failures expire after the window, a lockout ends after its time, a success forgives, and the
-    same wrong token (a stale tab polling) counts once while new ones count each."""
-    from matchbox.lab.login import LoginThrottle
-
-    clock = Clock()
-    throttle = LoginThrottle(failures_allowed=3, failure_window=60, lockout=120, clock=clock)
-    throttle.failed("a"), throttle.failed("a")
-    clock.now += 61  # those two have left the window
-    assert throttle.failed("a") == 0 and throttle.failed("a") == 0
-    assert throttle.failed("a") == 120 and throttle.refused_for("a") == 120
-    assert throttle.refused_for("b") == 0, "another address is never affected"
-    clock.now += 119
-    assert throttle.refused_for("a") == 1
-    clock.now += 1
-    assert throttle.refused_for("a") == 0
-    throttle.failed("c"), throttle.failed("c")
-    throttle.succeeded("c")
-    assert throttle.failed("c") == 0 and throttle.failed("c") == 0
-    for _ in range(10):
-        assert throttle.failed_token("d", "stale-token") == 0
-    assert throttle.failed_token("d", "guess-1") == 0
-    assert throttle.failed_token("d", "guess-2") == 120

@@ -8,8 +8,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from matchbox.brain import (CORNERS, DEFAULT_BOX, decision_line, describe_line,  # noqa: E402
-                            draw_formal_neuron, draw_neuron, neuron_explorer, neuron_output)
+from matchbox.brain import (  # noqa: E402
+    CORNERS,
+    DEFAULT_BOX,
+    decision_line,
+    describe_line,
+    draw_formal_neuron,
+    draw_neuron,
+    neuron_explorer,
+    neuron_output,
+)
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""The course's committed notebooks, read without running anything: no outputs, student versions
+that hide the solutions and hidden tests, the grading conventions. Generic over the assignment
+folders of solutions/ (tests/test_course.py runs them)."""
+
+import pytest
+
+from tests.support.course import (
+    HANDSON,
+    MARKERS,
+    ROOT,
+    SOLUTIONS,
+    all_notebooks,
+    assignments,
+    executed_cells,
+    exercises,
+    is_answer,
+    is_test,
+    load,
+    meta,
+    notebooks,
+    secret_lines,
+    text,
+)
+
+ASSIGNMENTS = assignments()
+
+
+@pytest.mark.parametrize("path", all_notebooks(SOLUTIONS) + all_notebooks(HANDSON),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_is_committed_without_outputs(path):
+    """Is this notebook free of outputs and execution counts, as committed notebooks must be?"""
+    cells = executed_cells(load(path))
+    assert not cells, (f"{path.relative_to(ROOT)}: code cells {cells} carry outputs or execution "
+                       "counts; clear them (Edit > Clear Outputs of All Cells) before committing")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_handson_hides_solutions_and_hidden_tests(assignment):
+    """Does the student version carry no solution or hidden-test marker and none of the code
+    lines of the solutions and hidden tests?"""
+    students = notebooks(HANDSON / assignment)
+    assert [p.name for p in students] == [p.name for p in notebooks(SOLUTIONS / assignment)], \
+        f"handson/{assignment} does not have the source's notebooks: run scripts/generate"
+    for student in students:
+        raw = student.read_text(encoding="utf-8")
+        leaked = [marker for marker in MARKERS if marker in raw]
+        assert not leaked, f"{student.relative_to(ROOT)} contains {leaked}"
+        secrets = secret_lines(load(SOLUTIONS / assignment / student.name))
+        lines = {line.strip() for cell in load(student)["cells"] for line in text(cell).splitlines()}
+        shown = sorted(lines & secrets)
+        assert not shown, f"{student.relative_to(ROOT)} shows solution or hidden-test lines: {shown}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_assignment_follows_the_grading_conventions(assignment):
+    """Does each answer cell have its own test cells with points that the first line states,
+    under the python3 kernel, with unique grade ids?"""
+    for path in notebooks(SOLUTIONS / assignment):
+        nb = load(path)
+        where = path.relative_to(ROOT)
+        assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", f"{where}: kernel"
+        found = exercises(nb)
+        assert found, f"{where} has no graded exercise"
+        first_answer = next(i for i, cell in enumerate(nb["cells"]) if is_answer(cell))
+        assert not any(is_test(cell) for cell in nb["cells"][:first_answer]), \
+            f"{where}: a test cell comes before the first answer cell"
+        ids = [meta(c)["grade_id"] for c in nb["cells"] if meta(c).get("grade_id")]
+        assert len(ids) == len(set(ids)), f"{where}: duplicate grade ids"
+        for answer, tests in found:
+            assert tests, f"{where}: answer cell {answer} has no test cell before the next answer"
+            for cell in tests:
+                points = meta(cell).get("points")
+                first = text(cell).splitlines()[0] if text(cell) else ""
+                assert points and points > 0, f"{where}: {meta(cell)['grade_id']} has no points"
+                assert first.startswith("#") and f"({points:g} point" in first, (
+                    f"{where}: {meta(cell)['grade_id']} should open with "
+                    f"'# Tests for ... ({points:g} points)', not {first!r}")

@@ -11,7 +11,6 @@ from an LMS and the nbgrader exchange.
 import csv
 import hashlib
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -24,11 +23,9 @@ import pytest
 import requests
 
 from tests.support.containers import Lab, docker
-from tests.support.course import HANDSON, ROOT, SOLUTIONS, load, meta, submission, text, tool_env
+from tests.support.course import HANDSON, ROOT, SOLUTIONS, load, meta, submission, tool_env
+from tests.support.grading import ASSIGNMENT, NAME, make_course, run_grade, table
 
-ASSIGNMENT = "00-welcome"
-NAME = "00-welcome.ipynb"
-GRADE = ROOT / "scripts" / "grade"
 FULL = 8  # test_standardize 3 + test_select_digit 2 + test_chain_shape 3
 
 
@@ -126,14 +123,6 @@ def crafted(course):
     return out
 
 
-def run_grade(course, submissions, *extra, timeout=600):
-    """scripts/grade ASSIGNMENT on these submissions (None: add --from-exchange yourself)."""
-    env = dict(os.environ, MATCHBOX_GRADE_PYTHON=sys.executable)
-    source = ["--submissions", str(submissions)] if submissions is not None else []
-    return subprocess.run([str(GRADE), ASSIGNMENT, *source, "--course", str(course), *extra],
-                          capture_output=True, text=True, timeout=timeout, env=env)
-
-
 def nbgrader(*args, cwd):
     """Run an nbgrader command as an instructor or a student would; fail the test if it fails."""
     done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True,
@@ -160,15 +149,6 @@ def digest(top):
             for p in sorted(top.rglob("*")) if p.is_file()}
 
 
-def make_course(tmp):
-    """A course folder with the repository's config and 00-welcome's source notebook."""
-    course = tmp / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copy2(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(SOLUTIONS / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
-    return course
-
-
 @pytest.fixture(scope="module")
 def graded(image, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grade")
@@ -186,14 +166,6 @@ def graded(image, tmp_path_factory):
     return {"course": course, "submissions": submissions, "done": done, "before": before}
 
 
-def table(done):
-    rows = {}
-    for line in done.stdout.splitlines()[1:]:
-        student, _, result = line.partition(" ")
-        rows[student] = result.strip()
-    return rows
-
-
 def died(score, cell, grade_id, reason):
     """The table's row for a student whose kernel died at that cell."""
     return (f"{score}/8  (kernel died at cell {cell} ({grade_id}) of 00-welcome: {reason}; "
@@ -203,7 +175,8 @@ def died(score, cell, grade_id, reason):
 OOM = "out of memory (over the 1g limit)"
 EXPECTED = {"solved": "8/8", "untouched": "0/8", "deleted_test": "8/8", "edited_test": "5/8",
             "snoop": "8/8", "loop": "6/8", "celltype": "5/8", "kernelspec": "8/8",
-            "impostor": "5/8", "loud": "8/8", "markup": "8/8", "renamed": "8/8  (graded 00-welcome (1).ipynb as 00-welcome.ipynb)",
+            "impostor": "5/8", "loud": "8/8", "markup": "8/8",
+            "renamed": "8/8  (graded 00-welcome (1).ipynb as 00-welcome.ipynb)",
             "exit": died(5, 32, "chain_shape", "exited (status 1)"),
             "segfault": died(3, 28, "select_digit", "crashed (SIGSEGV)"),
             "membomb": died(5, 32, "chain_shape", OOM),
@@ -220,6 +193,15 @@ def test_exit_status_and_table(graded):
         assert rows[student] == score, (student, done.stdout, done.stderr[-4000:])
     for student, reason in FAILED.items():
         assert rows[student].startswith("FAILED") and reason in rows[student], rows[student]
+    records = {r["student"]: r for r in done.records}  # --json: the same results, as data
+    assert set(records) == set(rows)
+    for student, score in EXPECTED.items():
+        record = records[student]
+        assert (record["error"], f"{record['score']:g}/{record['max_score']:g}") == (
+            None, score.split()[0]), record
+        assert record["assignment"] == ASSIGNMENT and record["seconds"] > 0, record
+    assert all(reason in records[s]["error"] for s, reason in FAILED.items())
+    assert records["renamed"]["notes"] == ["graded 00-welcome (1).ipynb as 00-welcome.ipynb"]
 
 
 def test_gradebook_csv_and_feedback(graded):
@@ -275,8 +257,7 @@ sys.stdout.write(HTMLExporter(config=app.config).from_filename(sys.argv[1], reso
 
 def formgrader_view(course, notebook, config_dir):
     """The HTML the formgrader serves for a submission, rendered through nbgrader's own code."""
-    env = tool_env(JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_CONFIG_PATH=str(config_dir),
-                   PYTHONPATH=str(ROOT), MATCHBOX_GRADER_PATH=str(ROOT))
+    env = tool_env(JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_CONFIG_PATH=str(config_dir))
     done = subprocess.run([sys.executable, "-c", RENDER, str(notebook)], cwd=course, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -394,80 +375,6 @@ def test_zip_from_an_lms(image, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert table(done) == {"ada": "8/8"}
     assert (course / "feedback" / "ada" / ASSIGNMENT / "00-welcome.html").is_file()
-
-
-def test_participant_image_has_no_solutions(image):
-    """No hidden test and no solution line of any assignment is anywhere in the participant image."""
-    from course_helpers import assignments, notebooks, secret_lines
-
-    secret, visible = set(), set()
-    for assignment in assignments():
-        for path in notebooks(SOLUTIONS / assignment):
-            nb = load(path)
-            secret |= secret_lines(nb)
-            visible |= {line.strip() for cell in nb["cells"] for line in text(cell).splitlines()} - secret_lines(nb)
-    needles = {"BEGIN HIDDEN TESTS", "BEGIN SOLUTION"}
-    # lines no student notebook shows, as whole lines: in a notebook's JSON (escaped, ending
-    # its string) or in a plain file (ending its line)
-    for line in secret - visible:
-        if len(line) >= 30:
-            escaped = json.dumps(line)[1:-1]
-            needles |= {escaped + '\\n"', escaped + '"', line + "\n"}
-    script = ("import os, sys\nneedles = [n.encode() for n in sys.stdin.read().split('\\0') if n]\n"
-              "found = set()\n"
-              "for top in ('/home', '/opt/matchbox', '/srv', '/etc/jupyter', '/usr/local/bin', '/tmp'):\n"
-              "    for d, _, files in os.walk(top):\n"
-              "        for f in files:\n"
-              "            p = os.path.join(d, f)\n"
-              "            try:\n                data = open(p, 'rb').read()\n"
-              "            except OSError:\n                continue\n"
-              "            found |= {(p, n.decode()) for n in needles if n in data}\n"
-              "print(sorted(found))\n")
-    done = subprocess.run(["docker", "run", "--rm", "-i", "--network", "none", "--entrypoint",
-                           "python", image, "-c", script], input="\0".join(sorted(needles)),
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]", done.stdout[:3000]
-
-
-def test_feedback_helpers():
-    """Hidden-test blocks become one notice; unsafe output types are reduced to text."""
-    from nbformat.v4 import new_code_cell, new_output
-
-    from matchbox.grader.feedback import SafeOutputs, hide
-
-    source = "a = 1\n    ### BEGIN HIDDEN TESTS\n    assert secret\n    ### END HIDDEN TESTS\nb = 2"
-    assert hide(source) == "a = 1\n    # (hidden tests: not shown)\nb = 2"
-    cell = new_code_cell("x", outputs=[
-        new_output("display_data", data={"text/html": "<script>alert(1)</script>",
-                                         "application/javascript": "alert(1)",
-                                         "text/plain": "<IPython.core.display.HTML object>"}),
-        new_output("display_data", data={"image/svg+xml": "<svg onload='alert(1)'/>"}),
-        new_output("display_data", data={"image/png": "iVBORw0KGgo="})])
-    cell, _ = SafeOutputs().preprocess_cell(cell, {}, 0)
-    assert [sorted(o["data"]) for o in cell.outputs] == [["text/plain"], ["text/plain"], ["image/png"]]
-    assert "script" not in json.dumps(cell.outputs) and "onload" not in json.dumps(cell.outputs)
-
-
-def test_safe_markdown_helpers():
-    """Is active HTML in markdown found and shown as text, and the course's own markdown left alone?"""
-    from course_helpers import assignments, notebooks
-
-    from matchbox.grader.feedback import active_content, as_code_block
-
-    for markdown in ("<script>x()</script>", "<img src=x onerror=x()>", "[a](javascript:x())",
-                     "<a href='java\tscript:x()'>a</a>", "<svg onload=x()>", "<iframe src=x>",
-                     "<div style='background:url(javascript:x)'>a</div>", "<style>a{}</style>"):
-        why = active_content(markdown)
-        assert why, markdown
-        assert active_content(as_code_block(markdown, why)) is None, markdown
-    assert active_content("a < b, `<script>` in code, <b>bold</b>, [a](https://x.org)") is None
-    assert as_code_block("```\n<x>\n```", "a x tag").count("````") == 2  # a longer fence
-    for assignment in assignments():
-        for path in notebooks(SOLUTIONS / assignment):
-            for cell in load(path)["cells"]:
-                if cell["cell_type"] == "markdown":
-                    assert active_content(text(cell)) is None, (path.name, text(cell)[:200])
 
 
 def test_instructor_image_has_the_course_formgrader_and_grader(instructor_image):

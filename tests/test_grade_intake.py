@@ -17,7 +17,7 @@ import zipfile
 import pytest
 
 from tests.support.course import HANDSON, SOLUTIONS, load, secret_lines, submission, text
-from tests.test_grade import ASSIGNMENT, NAME, make_course, run_grade, table
+from tests.support.grading import ASSIGNMENT, NAME, make_course, run_grade, table
 
 SOLUTION = SOLUTIONS / ASSIGNMENT / NAME
 STAMP = "2024-05-01 10:00:00.000000 UTC"
@@ -249,22 +249,3 @@ def test_exchange_attacks_refused_with_reasons(exchanged):
         assert "digits.csv absent" in (course / "feedback" / student / ASSIGNMENT / "00-welcome.html").read_text()
         assert not leaked(course, student), student
     assert not (course / "feedback" / "bea").exists()
-
-
-def test_names_and_row_length():
-    """The exchange takes the hub's names only, folders a little more; a flood of refusals stays
-    one readable row; a name is printed without spaces or terminal escapes."""
-    from matchbox.grader import intake
-
-    for name in ("ada", "a-b_9", "x" * 32):
-        assert intake.name_problem(name, strict=True) is None, name
-    for name in ("Ada", "a+b", "a b", "a/b", "..", "x" * 33, "\x1b[31m", "émile", ""):
-        assert intake.name_problem(name, strict=True), name
-    assert intake.name_problem("Ada.Lovelace@uni", strict=False) is None
-    for name in ("a b", "a/b", "a..b", ".hidden", "a\tb", "a+b"):
-        assert intake.name_problem(name, strict=False), name
-    assert intake.shown("a b\x1b[31m") == "a\\x20b\\x1b[31m"
-    notes = []
-    for i in range(500):
-        intake.note(notes, f"refused f{i}: a symbolic link (not followed)")
-    assert len(notes) == intake.MAX_NOTES + 1 and notes[-1] == "and 490 more refused"

@@ -1,17 +1,22 @@
 """scripts/grade: sandboxed, parallel nbgrader autograde with feedback, CSV and a closing table.
 
-    scripts/grade ASSIGNMENT --submissions PATH [-j N] [--course DIR] [--image IMAGE]
+    scripts/grade ASSIGNMENT --submissions PATH [-j N] [--course DIR] [--image IMAGE] [--json OUT]
 
 PATH is laid out as STUDENT/ASSIGNMENT/*.ipynb (or STUDENT/*.ipynb). Each student is graded
 in a private temporary copy of the course (its own gradebook copy, so workers never share an
 SQLite file); the results are merged one student at a time into the real gradebook, setting
 the automatic scores and comments and never touching a manual grade. See docs/grading.md.
+
+nbgrader is configured with traitlets Config objects (config.py): its steps on the course
+(generate_assignment, collect, zip_collect, export) run here, in the main thread, through
+NbGraderAPI and nbgrader's apps; each student's autograde and feedback run in a process of
+their own (run.py), handed their Config as JSON. grade() returns one Result per student.
 """
 
 import argparse
 import json
+import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,94 +25,98 @@ import time
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from matchbox.grader import exchange, intake
-from matchbox.grader import sandbox_client
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+from nbgrader.apps.exportapp import ExportApp
+from nbgrader.apps.zipcollectapp import ZipCollectApp
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import capture_log
+from traitlets.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+from matchbox.grader import config as grading_config
+from matchbox.grader import exchange, intake, lockdown, sandbox_client
+
 CLUTTER = (".ipynb_checkpoints", "__pycache__")
 
-CONFIG = """\
-# Written by scripts/grade for one student's private grading copy of the course.
-c = get_config()  # noqa: F821
-c.CourseDirectory.source_directory = "source"
-c.CourseDirectory.db_url = "sqlite:///{db}"
-from matchbox.grader.sandbox import SandboxExecute
-from nbgrader.preprocessors import (IgnorePattern, LimitOutput, SaveAutoGrades,
-                                    AssignLatePenalties, CheckCellMetadata)
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from matchbox.grader.feedback import HideHiddenTests, SafeMarkdown, SafeOutputs
-from nbgrader.preprocessors import GetGrades
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-c.Autograde.autograde_preprocessors = [SandboxExecute, SafeOutputs, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
-                                       CheckCellMetadata, SafeMarkdown]
-c.OverwriteCells.add_missing_cells = True
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SafeOutputs, SafeMarkdown,
-                                    CSSHTMLHeaderPreprocessor]
-c.HTMLExporter.sanitize_html = True
-c.Execute.timeout = {cell_timeout}
-c.SandboxExecute.timeout = {cell_timeout}
-c.SandboxExecute.max_output_bytes = {max_output_bytes}
-c.SandboxExecute.deaths_file = "{deaths}"
-c.LimitOutput.max_lines = {max_lines}
-c.SandboxKernelManager.image = {image!r}
-c.SandboxKernelManager.memory = {memory!r}
-c.SandboxKernelManager.cpus = {cpus}
-c.SandboxKernelManager.pids = {pids}
-c.SandboxKernelManager.wall_s = {wall_s}
-c.SandboxKernelManager.run_label = {run_label!r}
-c.SandboxKernelManager.service_socket = {service_socket!r}
-"""
+
+@dataclass
+class Result:
+    """One student's outcome for one assignment: a score, or the error that kept them from
+    being graded; notes say what was refused, renamed or died on the way."""
+
+    student: str
+    assignment: str
+    score: float | None = None
+    max_score: float | None = None
+    error: str | None = None
+    notes: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def shown(self):
+        """The closing table's text for this student."""
+        if self.error is not None:  # notes too: a refused file can be why nothing was graded
+            return f"FAILED: {self.error}" + "".join(f"; {note}" for note in self.notes)
+        note = f"  ({'; '.join(self.notes)})" if self.notes else ""
+        return f"{self.score:g}/{self.max_score:g}{note}"
 
 
 def tool_env(**extra_env):
     """The environment for nbgrader and its helpers: this Python's bin first on PATH (nbgrader
-    runs `alembic` from there when it creates a gradebook), the grader importable."""
+    runs `alembic` from there when it creates a gradebook), no grading mode inherited."""
     env = dict(os.environ, **extra_env)
     env.pop("NBGRADER_EXECUTION", None)
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 
-def nbgrader(args, cwd, timeout, module="nbgrader", **extra_env):
-    """Run an nbgrader command (host side); (exit status or None on timeout, output)."""
-    env = tool_env(**extra_env)
+def run_student(config_file, assignment, student, cwd, timeout, **extra_env):
+    """One student's autograde and feedback (run.py, a process of its own); (exit status or
+    None on timeout, output)."""
     try:
-        done = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
+        done = subprocess.run([sys.executable, "-m", "matchbox.grader.run", str(config_file),
+                               assignment, student], cwd=cwd, env=tool_env(**extra_env),
                               capture_output=True, text=True, timeout=timeout)
         return done.returncode, done.stdout + done.stderr
     except subprocess.TimeoutExpired as expired:
-        out = (expired.stdout or b"").decode(errors="replace") if isinstance(expired.stdout, bytes) else (expired.stdout or "")
+        out = expired.stdout or ""
+        out = out.decode(errors="replace") if isinstance(out, bytes) else out
         return None, out + f"\n[killed after {timeout} s]"
 
 
-SETTINGS = """
-import json
-from nbgrader.apps.baseapp import NbGrader
-from nbgrader.coursedir import CourseDirectory
-app = NbGrader()
-app.load_config_file()
-cd = CourseDirectory(config=app.config)
-print(json.dumps({"source": cd.source_directory, "db_url": cd.db_url, "course_id": cd.course_id,
-                  "cell_timeout": app.config.Execute.get("timeout") or 300,
-                  "exchange": app.config.Exchange.get("root", "/srv/nbgrader/exchange")}))
-"""
+def checked(what, outcome):
+    """The log of an nbgrader step run here (capture_log's answer); SystemExit if it failed."""
+    output = outcome.get("log", "") + outcome.get("error", "")
+    if not outcome["success"]:
+        raise SystemExit(f"grade: nbgrader {what} failed:\n{output[-3000:]}")
+    return output
 
 
-def course_settings(course):
-    """What grading needs of the course's nbgrader configuration, read by nbgrader itself."""
-    out = subprocess.run([sys.executable, "-c", SETTINGS], cwd=course, capture_output=True,
-                         text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def nbgrader_app(app_class, config, root, assignment=None):
+    """An nbgrader app configured by a Config alone (no initialize(): it would read the command
+    line and the working folder's nbgrader_config.py), on the course folder ROOT."""
+    app = app_class(config=config)
+    # its log to capture_log's buffer only: an Application's own logger also prints to stderr
+    app.log = logging.getLogger(f"matchbox.grader.{app_class.__name__}")
+    app.log.setLevel(logging.INFO)
+    app.log.propagate = False
+    app.coursedir = CourseDirectory(parent=app, root=str(root))
+    if assignment is not None:
+        app.coursedir.assignment_id = assignment
+    return app
+
+
+def api(config, root):
+    """NbGraderAPI on the course folder ROOT, configured by config."""
+    return NbGraderAPI(config=config, coursedir=CourseDirectory(config=config, root=str(root)))
 
 
 ZIP_REGEXP = r"(?:.*/)?(?P<student_id>[^_/]+)_(?P<file_id>[^/]+\.ipynb)$"
 
 
-def collect_flat(path, assignment, course, source, regexp, work, log, caps=intake.Caps()):
+def collect_flat(path, assignment, course, regexp, work, log, caps=intake.Caps()):
     """A zip (from an LMS) or a flat folder of STUDENT_NOTEBOOK.ipynb files, sorted into
     STUDENT/ASSIGNMENT/ by nbgrader zip_collect in a scratch course; returns its submitted/ and
     {student: [notes on files refused]}. Our code extracts the zip and copies the files
@@ -125,15 +134,13 @@ def collect_flat(path, assignment, course, source, regexp, work, log, caps=intak
         log(line)
     notes = {intake.shown(student): got.refused for student, got in flat.students.items()
              if got.refused}
-    (scratch / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        f"c.CourseDirectory.release_directory = {str(course / source)!r}\n"
-        f"c.CourseDirectory.db_url = 'sqlite:///{scratch / 'scratch.db'}'\n"
-        f"c.FileNameCollectorPlugin.named_regexp = {regexp!r}\n"
-        "c.ZipCollectApp.strict = False\n")
-    status, output = nbgrader(["zip_collect", assignment, "--force"], cwd=scratch, timeout=600)
-    if status != 0:
-        raise SystemExit(f"grade: nbgrader zip_collect failed:\n{output[-3000:]}")
+    settings = Config({
+        "CourseDirectory": {"release_directory": str(course.root / course.source),
+                            "db_url": f"sqlite:///{scratch / 'scratch.db'}"},
+        "FileNameCollectorPlugin": {"named_regexp": regexp},
+        "ZipCollectApp": {"strict": False, "force": True}, "ExtractorPlugin": {"force": True}})
+    output = checked("zip_collect", capture_log(nbgrader_app(ZipCollectApp, settings, scratch,
+                                                             assignment)))
     skipped = [line for line in output.splitlines() if "Skipped" in line]
     for line in skipped:
         log(line.strip())
@@ -159,84 +166,89 @@ def find_submissions(path, assignment):
     return found
 
 
-def ensure_assignment(course, source, db_url, assignment, log):
+def ensure_assignment(course, assignment, log):
     """The assignment's notebooks and cells in the real gradebook (generate_assignment into a
     throw-away release folder, so the course's release folder is not touched)."""
-    code = ("import sys; from nbgrader.api import Gradebook, MissingEntry\n"
-            "with Gradebook(sys.argv[1]) as gb:\n"
-            "    try: a = gb.find_assignment(sys.argv[2]); print(len(a.notebooks))\n"
-            "    except MissingEntry: print(0)\n")
-    out = subprocess.run([sys.executable, "-c", code, db_url, assignment], capture_output=True,
-                         text=True, cwd=course, env=tool_env())
-    if out.returncode == 0 and out.stdout.strip() not in ("", "0"):
-        return
+    with Gradebook(course.db_url, course.course_id) as gradebook:
+        try:
+            if gradebook.find_assignment(assignment).notebooks:
+                return
+        except MissingEntry:
+            pass
     with tempfile.TemporaryDirectory(prefix="matchbox-release-") as release:
-        status, output = nbgrader(["generate_assignment", assignment, "--force",
-                                   f"--CourseDirectory.release_directory={release}"],
-                                  cwd=course, timeout=600)
-    if status != 0:
-        raise SystemExit(f"grade: nbgrader generate_assignment {assignment} failed:\n{output[-3000:]}")
+        settings = grading_config.overridden(course.config,
+                                             CourseDirectory={"release_directory": release})
+        checked(f"generate_assignment {assignment}",
+                api(settings, course.root).generate_assignment(assignment, force=True))
     log(f"added {assignment} to the gradebook")
 
 
-def grade_one(student, folder, assignment, course, source, db_path, options, work,
-              caps=intake.Caps()):
-    """Autograde and generate feedback for one student in a private copy of the course."""
+def grade_one(student, folder, assignment, course, options, work, caps=intake.Caps()):
+    """Autograde and generate feedback for one student in a private copy of the course; the
+    Result and the copy's folder (None when nothing was graded)."""
     started = time.monotonic()
+    result = Result(intake.shown(student), assignment)
     problem = intake.name_problem(student, strict=False)
     if problem:  # before the name becomes a folder
-        return {"student": intake.shown(student), "error": problem, "notes": []}
+        result.error = problem
+        return result, None
     tmp = Path(work) / "students" / student  # apart from zip-collect/, exchange-collect/
     tmp.mkdir(parents=True)
-    (tmp / "nbgrader_config.py").write_text(CONFIG.format(db=tmp / "gradebook.db",
-                                                          deaths=tmp / DEATHS, **options))
-    shutil.copytree(course / source / assignment, tmp / "source" / assignment,
+    config_file = grading_config.write_config(
+        grading_config.student_config(tmp, course_id=course.course_id, **options),
+        tmp / "grading-config.json")
+    shutil.copytree(course.root / course.source / assignment, tmp / "source" / assignment,
                     ignore=shutil.ignore_patterns(*CLUTTER))
-    shutil.copy2(db_path, tmp / "gradebook.db")
-    result = {"student": student, "tmp": str(tmp), "seconds": 0.0, "notes": []}
+    shutil.copy2(course.db_path, tmp / "gradebook.db")
     dest = tmp / "submitted" / student / assignment
     copied = intake.copy_submission(folder, dest, caps, label=student)  # regular files only
-    result["notes"] += copied.refused
-    notebooks = sorted(name for name in copied.files if "/" not in name and name.endswith(".ipynb"))
+    result.notes += copied.refused
+    expected = sorted(p.name for p in (course.root / course.source / assignment).glob("*.ipynb"))
+    missing = match_notebooks(dest, copied.files, expected, result)
+    if result.error is not None:
+        return result, None
+    scratch = tmp / "scratch"  # the kernels' ipc folders: removed with the run, whatever happens
+    scratch.mkdir()
+    limit = options["kernel"]["wall_s"] * max(1, len(expected)) + 120
+    # autograde, then generate_feedback, in one process (run.py): one start, not two
+    status, output = run_student(config_file, assignment, student, cwd=tmp, timeout=limit + 300,
+                                 TMPDIR=str(scratch))
+    if status == 2:
+        result.error = "generate_feedback failed: " + reason(output)
+    elif status != 0:
+        result.error = "autograde failed: " + reason(output)
+    if missing and result.error is None:
+        result.notes.append("missing " + ", ".join(missing) + " (scored 0)")
+    result.notes += deaths(tmp / grading_config.DEATHS)
+    result.seconds = time.monotonic() - started
+    return result, tmp
+
+
+def match_notebooks(dest, files, expected, result):
+    """The copied submission's notebooks against the assignment's (EXPECTED): a single stray
+    name taken for the single missing one, unreadable JSON refused. The notebooks still missing
+    (scored 0); result.error set when there is nothing to grade."""
+    notebooks = sorted(name for name in files if "/" not in name and name.endswith(".ipynb"))
     if not notebooks:
-        result["error"] = "no notebook submitted"  # the refusals are in the notes
-        return result
-    expected = {p.name for p in (course / source / assignment).glob("*.ipynb")}
-    missing = sorted(expected - set(notebooks))
-    extra = sorted(set(notebooks) - expected)
+        result.error = "no notebook submitted"  # the refusals are in the notes
+        return []
+    missing = sorted(set(expected) - set(notebooks))
+    extra = sorted(set(notebooks) - set(expected))
     if len(missing) == 1 and len(extra) == 1:  # "01-matchbox (1).ipynb" from a browser download
         (dest / extra[0]).rename(dest / missing[0])
-        result["notes"].append(f"graded {intake.shown(extra[0], spaces=True)} as {missing[0]}")
-        notebooks = sorted(set(notebooks) - set(extra) | set(missing))
-        missing = []
+        result.notes.append(f"graded {intake.shown(extra[0], spaces=True)} as {missing[0]}")
+        notebooks, missing = sorted(set(notebooks) - set(extra) | set(missing)), []
     elif missing and len(missing) == len(expected):
-        result["error"] = "none of the notebooks " + ", ".join(sorted(expected)) + " submitted"
-        return result
+        result.error = "none of the notebooks " + ", ".join(expected) + " submitted"
+        return missing
     for name in notebooks:  # our copy, never the submission itself
         try:
             json.loads((dest / name).read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as problem:
-            result["error"] = f"{intake.shown(name, spaces=True)} is not a valid notebook ({type(problem).__name__})"
-            return result
-    limit = options["wall_s"] * max(1, len(expected)) + 120
-    scratch = tmp / "scratch"  # the kernels' ipc folders: removed with the run, whatever happens
-    scratch.mkdir()
-    # autograde, then generate_feedback, in one process (grader/run.py): one start, not two
-    status, output = nbgrader([assignment, student], cwd=tmp, timeout=limit + 300,
-                              module="matchbox.grader.run", TMPDIR=str(scratch))
-    result["log"] = output
-    if status == 2:
-        result["error"] = "generate_feedback failed: " + reason(output)
-    elif status != 0:
-        result["error"] = "autograde failed: " + reason(output)
-    if missing and "error" not in result:
-        result["notes"].append("missing " + ", ".join(missing) + " (scored 0)")
-    result["notes"] += deaths(tmp / DEATHS)
-    result["seconds"] = time.monotonic() - started
-    return result
-
-
-DEATHS = "kernel-deaths.jsonl"
+            result.error = (f"{intake.shown(name, spaces=True)} is not a valid notebook "
+                            f"({type(problem).__name__})")
+            break
+    return missing
 
 
 def deaths(path):
@@ -269,8 +281,6 @@ def reason(output):
 def merge_scores(src_url, dst_url, assignment, student):
     """A student's automatic scores and comments from their private gradebook into the real one
     (a manual grade is never touched); returns (score, max score)."""
-    from nbgrader.api import Gradebook, MissingEntry  # imported once, at the first merge
-
     with Gradebook(src_url) as src, Gradebook(dst_url) as dst:
         sub = src.find_submission(assignment, student)
         try:
@@ -296,21 +306,20 @@ def merge_scores(src_url, dst_url, assignment, student):
         return target.score, target.max_score
 
 
-def merge(result, assignment, course, db_url):
+def merge(result, tmp, course):
     """Copy one student's graded files and scores into the real course (in the main thread, one
     student at a time: one writer for the real gradebook)."""
-    tmp = Path(result["tmp"])
-    student = result["student"]
+    student, assignment = result.student, result.assignment
     try:
-        result["score"], result["max_score"] = merge_scores(
-            f"sqlite:///{tmp / 'gradebook.db'}", db_url, assignment, student)
+        result.score, result.max_score = merge_scores(
+            f"sqlite:///{tmp / 'gradebook.db'}", course.db_url, assignment, student)
     except Exception as problem:  # noqa: BLE001  (reported in the table; the others go on)
-        result["error"] = f"merge failed: {type(problem).__name__}: {problem}"[:300]
+        result.error = f"merge failed: {type(problem).__name__}: {problem}"[:300]
         return
     for kind in ("submitted", "autograded", "feedback"):
         src = tmp / kind / student / assignment
         if src.is_dir():
-            dst = course / kind / student / assignment
+            dst = course.root / kind / student / assignment
             if dst.exists():
                 shutil.rmtree(dst)
             shutil.copytree(src, dst)
@@ -340,12 +349,16 @@ def parse(argv):
     parser.add_argument("--cell-timeout", type=int, default=None,
                         help="seconds per cell (default: the course's Execute.timeout, else 300)")
     parser.add_argument("--notebook-timeout", type=int, default=900, help="seconds per notebook")
-    parser.add_argument("--memory", default="2g", help="kernel memory limit (docker --memory)")
+    parser.add_argument("--memory", default="2g", type=memory_size,
+                        help="kernel memory limit (docker --memory: 512m, 2g)")
     parser.add_argument("--cpus", type=float, default=1.0, help="kernel CPUs (docker --cpus)")
     parser.add_argument("--pids", type=int, default=256, help="kernel process limit")
     parser.add_argument("--max-output-bytes", type=int, default=1_000_000, help="per cell")
     parser.add_argument("--max-lines", type=int, default=1000, help="output lines per cell")
     parser.add_argument("--csv", type=Path, default=None, help="default: COURSE/grades.csv")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write the results here: a JSON list of {student, assignment, "
+                             "score, max_score, error, notes, seconds}")
     parser.add_argument("--max-file-mb", type=float, default=20,
                         help="largest file read of a submission, in MB (bigger: refused)")
     parser.add_argument("--max-submission-mb", type=float, default=50,
@@ -355,19 +368,39 @@ def parse(argv):
     return parser.parse_args(argv)
 
 
-def from_exchange(assignment, course, settings, work, caps=intake.Caps()):
-    """nbgrader collect from our copies of the exchange's submissions (grader/exchange.py) into a
+def memory_size(text):
+    """--memory: a size Docker reads (kept as given, for the messages)."""
+    try:
+        lockdown.size_bytes(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+    return text
+
+
+def from_exchange(assignment, course, work, caps=intake.Caps()):
+    """nbgrader collect from our copies of the exchange's submissions (exchange.py) into a
     scratch copy of the course; its submitted/ and {student: [notes on what was left out]}."""
     scratch = Path(work) / "exchange-collect"
     scratch.mkdir()
-    shutil.copy2(course / "nbgrader_config.py", scratch)
-    screened, notes = exchange.screen(Path(settings["exchange"]), settings["course_id"], assignment,
+    screened, notes = exchange.screen(Path(course.exchange), course.course_id, assignment,
                                       scratch, caps)
-    status, output = nbgrader(["collect", assignment, "--update", f"--Exchange.root={screened}"],
-                              cwd=scratch, timeout=600)
-    if status != 0:
-        raise SystemExit(f"grade: nbgrader collect failed:\n{output[-3000:]}")
+    settings = grading_config.overridden(course.config, Exchange={"root": str(screened)})
+    checked("collect", api(settings, scratch).collect(assignment, update=True))
     return scratch / "submitted", notes
+
+
+def gather(args, course, work, caps, log):
+    """Where the students' folders are, for any source: (a folder of STUDENT/ folders or None,
+    {student: [notes on what was refused before grading]})."""
+    if args.from_exchange:
+        submissions, screened = from_exchange(args.assignment, course, work, caps)
+    else:
+        submissions, screened = args.submissions.resolve(), {}
+        if submissions.is_file() or any(p.is_file() and p.suffix in (".zip", ".ipynb")
+                                        for p in submissions.iterdir()):
+            submissions, screened = collect_flat(submissions, args.assignment, course,
+                                                 args.name_regexp, work, log, caps)
+    return (submissions if submissions.is_dir() else None), screened
 
 
 SERVICE_SOCKET = "MATCHBOX_SANDBOX_SOCKET"
@@ -412,7 +445,7 @@ def check_service(socket_path, args):
     args.image = info["image"]
     over = [f"{option} {asked} (the most is {most})" for option, asked, most, too_much in (
         ("--memory", args.memory, info["max_memory"],
-         size_bytes(args.memory) > size_bytes(info["max_memory"])),
+         lockdown.size_bytes(args.memory) > lockdown.size_bytes(info["max_memory"])),
         ("--cpus", args.cpus, info["max_cpus"], args.cpus > info["max_cpus"]),
         ("--pids", args.pids, info["max_pids"], args.pids > info["max_pids"]),
         ("--notebook-timeout", args.notebook_timeout, info["max_wall_s"],
@@ -421,15 +454,6 @@ def check_service(socket_path, args):
     if over:
         raise SystemExit("grade: over the hub's sandbox service's limits: " + ", ".join(over)
                          + ". Ask for less (the hub's administrator sets the maxima: docs/room.md).")
-
-
-def size_bytes(text):
-    """'2g' -> bytes (docker --memory's units); unreadable sizes count as 0 here and are
-    refused by whoever starts the kernel."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kmg]?)b?", str(text).strip().lower())
-    if not match:
-        return 0
-    return int(float(match.group(1)) * {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}.get(match.group(2), 1))
 
 
 def sweep(run_label, service_socket, log):
@@ -448,93 +472,112 @@ def sweep(run_label, service_socket, log):
         subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
 
 
-def main(argv=None):
-    args = parse(argv)
+def use_this_python():
+    """nbgrader, run here, starts `alembic` by name when it creates a gradebook: this Python's."""
+    os.environ.pop("NBGRADER_EXECUTION", None)
+    bin_dir = os.path.dirname(sys.executable)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+
+
+def log(message):
+    print(f"grade: {message}", file=sys.stderr, flush=True)
+
+
+def checked_inputs(args, course):
+    """SystemExit naming the first thing that keeps args from being graded at all."""
     if (args.submissions is None) == (not args.from_exchange):
         raise SystemExit("grade: give --submissions PATH or --from-exchange (one of them)")
-    course = args.course.resolve()
-    log = lambda message: print(f"grade: {message}", file=sys.stderr, flush=True)  # noqa: E731
-    settings = course_settings(course)
-    source, db_url = settings["source"], settings["db_url"]
-    if not (course / source / args.assignment).is_dir():
-        raise SystemExit(f"grade: no {source}/{args.assignment} in {course}")
+    if not (course.root / course.source / args.assignment).is_dir():
+        raise SystemExit(f"grade: no {course.source}/{args.assignment} in {course.root}")
     if args.submissions is not None and not args.submissions.exists():
         raise SystemExit(f"grade: {args.submissions} does not exist")
+
+
+def grade(args, course=None):
+    """Grade every submission of args.assignment (parse()'s options); one Result per student,
+    sorted by name. Each graded student is merged into the course's gradebook and folders as
+    they finish. SystemExit when nothing can be graded at all."""
+    use_this_python()
+    course = course or grading_config.load_course(args.course)
+    checked_inputs(args, course)
     service_socket = sandbox_backend(args)  # before anything is written: no kernel, no grading
-    ensure_assignment(course, source, db_url, args.assignment, log)
-    db_path = Path(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else None
-    if db_path is None or not db_path.is_absolute():
-        db_path = course / (db_path or "gradebook.db")
+    ensure_assignment(course, args.assignment, log)
     run_label = uuid.uuid4().hex[:12]
-    options = dict(cell_timeout=args.cell_timeout or int(settings["cell_timeout"]),
+    options = dict(cell_timeout=args.cell_timeout or course.cell_timeout,
                    max_output_bytes=args.max_output_bytes, max_lines=args.max_lines,
-                   image=args.image, memory=args.memory, cpus=args.cpus, pids=args.pids,
-                   wall_s=args.notebook_timeout, run_label=run_label,
-                   service_socket=service_socket)
+                   kernel=dict(image=args.image, memory=args.memory, cpus=args.cpus,
+                               pids=args.pids, wall_s=args.notebook_timeout,
+                               run_label=run_label, service_socket=service_socket))
     caps = intake.Caps(file_bytes=int(args.max_file_mb * intake.MB),
                        submission_bytes=int(args.max_submission_mb * intake.MB),
                        files=args.max_files)
-    started = time.monotonic()
     results = []
     with tempfile.TemporaryDirectory(prefix="matchbox-grade-") as work, \
             ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        screened = {}
-        if args.from_exchange:
-            submissions, screened = from_exchange(args.assignment, course, settings, work, caps)
-        else:
-            submissions = args.submissions.resolve()
-            if submissions.is_file() or any(p.is_file() and p.suffix in (".zip", ".ipynb")
-                                            for p in submissions.iterdir()):
-                submissions, screened = collect_flat(submissions, args.assignment, course, source,
-                                                     args.name_regexp, work, log, caps)
-        students = find_submissions(submissions, args.assignment) if submissions.is_dir() else {}
+        submissions, screened = gather(args, course, work, caps, log)
+        students = find_submissions(submissions, args.assignment) if submissions else {}
         log(f"{len(students)} students, {args.jobs} at a time, kernels in {args.image}")
-        futures = {pool.submit(grade_one, student, folder, args.assignment, course, source,
-                               db_path, options, work, caps): student
-                   for student, folder in students.items()}
+        futures = {pool.submit(grade_one, student, folder, args.assignment, course, options,
+                               work, caps): student for student, folder in students.items()}
         try:
             for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except Exception as problem:  # noqa: BLE001  (one student must not stop the rest)
-                    result = {"student": futures[future], "error": f"grader error: {problem!r}"}
-                if "error" not in result:
-                    merge(result, args.assignment, course, db_url)
-                result.setdefault("notes", []).extend(screened.pop(result["student"], []))
-                log(f"{result['student']}: " + (result.get("error") or
-                    f"{result['score']:g}/{result['max_score']:g}") +
-                    "".join(f"; {note}" for note in result.get("notes", [])) +
-                    f" ({result.get('seconds', 0):.0f} s)")  # benchmarks/grading.py reads "(N s)$"
+                result = finished(future, futures[future], args.assignment, course)
+                result.notes += screened.pop(result.student, [])
+                log(f"{result.student}: {result.shown()} ({result.seconds:.0f} s)")
                 results.append(result)
             for student, notes in screened.items():  # nothing of theirs was collected
-                results.append({"student": student, "error": "nothing to grade ("
-                                + "; ".join(notes) + ")"})
-                log(f"{student}: {results[-1]['error']}")
+                results.append(Result(student, args.assignment,
+                                      error="nothing to grade (" + "; ".join(notes) + ")"))
+                log(f"{student}: {results[-1].error}")
         finally:
             sweep(run_label, service_socket, log)
-    csv = (args.csv or course / "grades.csv").resolve()
-    status, output = nbgrader(["export", f"--to={csv}"], cwd=course, timeout=300)
-    if status != 0:
-        log(f"nbgrader export failed:\n{output[-2000:]}")
-    print_table(sorted(results, key=lambda r: r["student"]))
-    failed = [r for r in results if "error" in r]
+    return sorted(results, key=lambda r: r.student)
+
+
+def finished(future, student, assignment, course):
+    """A graded student's Result, merged into the course (a grader crash: a FAILED Result)."""
+    try:
+        result, tmp = future.result()
+    except Exception as problem:  # noqa: BLE001  (one student must not stop the rest)
+        return Result(intake.shown(student), assignment, error=f"grader error: {problem!r}")
+    if result.error is None:
+        merge(result, tmp, course)
+    return result
+
+
+def export_grades(course, csv):
+    """nbgrader export of the course's gradebook to CSV; False (and logged) when it failed."""
+    settings = grading_config.overridden(course.config, ExportPlugin={"to": str(csv)})
+    outcome = capture_log(nbgrader_app(ExportApp, settings, course.root))
+    if not outcome["success"]:
+        log("nbgrader export failed:\n" + (outcome.get("log", "") + outcome.get("error", ""))[-2000:])
+    return outcome["success"]
+
+
+def main(argv=None):
+    args = parse(argv)
+    started = time.monotonic()
+    course = grading_config.load_course(args.course)
+    results = grade(args, course)
+    csv = (args.csv or course.root / "grades.csv").resolve()
+    exported = export_grades(course, csv)
+    print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=1), encoding="utf-8")
+    failed = [r for r in results if r.error is not None]
     log(f"{len(results) - len(failed)} graded, {len(failed)} failed in "
         f"{time.monotonic() - started:.0f} s; grades in {csv}")
     if not results:
         log("no submissions found")
-    return 1 if failed or status != 0 or not results else 0
+    return 1 if failed or not exported or not results else 0
 
 
 def print_table(results):
-    width = max([len("student")] + [len(r["student"]) for r in results])
+    width = max([len("student")] + [len(r.student) for r in results])
     print(f"{'student':<{width}}  result")
     for r in results:
-        if "error" in r:  # notes too: a refused file can be why nothing could be graded
-            note = "".join(f"; {n}" for n in r.get("notes", []))
-            print(f"{r['student']:<{width}}  FAILED: {r['error']}{note}")
-        else:
-            note = f"  ({'; '.join(r['notes'])})" if r.get("notes") else ""
-            print(f"{r['student']:<{width}}  {r['score']:g}/{r['max_score']:g}{note}")
+        print(f"{r.student:<{width}}  {r.shown()}")
 
 
 if __name__ == "__main__":

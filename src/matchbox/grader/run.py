@@ -1,7 +1,12 @@
 """One student's autograde, then generate_feedback, in one process (NbGraderAPI, as the formgrader
 does): one interpreter start and one import of nbgrader per student and assignment, not two.
 
-    python -m matchbox.grader.run ASSIGNMENT STUDENT      # in the student's private copy of the course
+    python -m matchbox.grader.run CONFIG.json ASSIGNMENT STUDENT
+
+CONFIG.json is the traitlets Config the grader built for the student's private copy of the
+course (config.student_config, written by config.write_config); no configuration file is read.
+A process of its own per student: students graded in parallel never share an interpreter, and
+a student whose grading hangs is killed without the others.
 
 Prints both logs; exit status 0, 1 when autograde failed, 2 when generate_feedback failed.
 """
@@ -9,14 +14,17 @@ Prints both logs; exit status 0, 1 when autograde failed, 2 when generate_feedba
 import sys
 
 from nbgrader.apps import NbGraderAPI
-from nbgrader.apps.baseapp import NbGrader
+
+from matchbox.grader.config import read_config
 
 
-def main(assignment, student):
+def main(argv=None):
     """Autograde and generate feedback for STUDENT; the exit status says which step failed."""
-    app = NbGrader()
-    app.load_config_file()  # the copy's nbgrader_config.py, as `nbgrader autograde` reads it
-    api = NbGraderAPI(config=app.config)
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 3:
+        sys.exit("usage: python -m matchbox.grader.run CONFIG.json ASSIGNMENT STUDENT")
+    path, assignment, student = argv
+    api = NbGraderAPI(config=read_config(path))
     for status, step in ((1, api.autograde), (2, api.generate_feedback)):
         result = step(assignment, student, force=True)
         sys.stdout.write(result.get("log", "") + result.get("error", ""))
@@ -26,4 +34,4 @@ def main(assignment, student):
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:3]))
+    sys.exit(main())

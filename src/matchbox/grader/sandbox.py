@@ -9,6 +9,8 @@ a kernel manager. SandboxKernelManager starts that kernel as
         -v IPC:IPC -v WORKDIR:/home/jovyan/.submission:ro IMAGE
         timeout -s KILL WALL python -m ipykernel_launcher -f IPC/kernel.json
 
+(the settings and the command come from lockdown.py, which the hub's sandbox service uses too)
+
 and talks to it over ZMQ `ipc` (Unix domain) sockets in IPC, a fresh private folder mounted at
 the same path inside and outside. The kernel sees only its own notebook's folder (the
 autograded copy of the submission), never the course, the gradebook or the source notebooks.
@@ -27,7 +29,7 @@ closing table. The container is therefore not started with --rm; it is removed o
 On the hub the instructor's server holds no Docker socket: with service_socket set, the hub's
 sandbox service (src/matchbox/hub/sandbox_service.py) makes the kernel's two folders and its
 container, with the same lockdown and its own image; the kernel process here is
-`python grader/sandbox_client.py SOCKET ID` (start, wait, exit with the container's status), the
+`python -m matchbox.grader.sandbox_client SOCKET ID` (start, wait, exit with the container's status), the
 notebook's folder is copied into the service's work folder before the start, and death() and the
 removal ask the service.
 """
@@ -38,26 +40,21 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
-import sys
 import uuid
 
 import zmq
-
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, Unicode
 
-from matchbox.grader import sandbox_client
+from matchbox.grader import lockdown, sandbox_client
 
 LABEL = "matchbox-grader"
-WORKDIR = "/home/jovyan/work"
-# The notebook's folder, read-only; the kernel works on a copy in a capped tmpfs at WORKDIR, so
-# what a student's code writes never reaches the grader's disk (the tmpfs counts in its memory).
-SUBMISSION = "/home/jovyan/.submission"
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -124,37 +121,21 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         if self.service_socket:
-            # by its path: it needs only the standard library, not the grader on sys.path
-            return [sys.executable, sandbox_client.__file__, self.service_socket, self.sandbox_id]
+            # the standard library only: a quick start, once per notebook
+            return [sys.executable, "-m", "matchbox.grader.sandbox_client", self.service_socket,
+                    self.sandbox_id]
         cwd = (self._launch_args or {}).get("cwd") or os.getcwd()
         try:
             os.chmod(cwd, 0o755)  # the kernel (uid 1000) reads it; it writes to its tmpfs copy
         except OSError:
             pass
-        return [
-            "docker", "run", "--interactive", "--name", self.container,
-            "--label", f"{LABEL}={self.run_label or 'adhoc'}",
-            "--network", "none",
-            "--memory", self.memory, "--memory-swap", self.memory,
-            "--cpus", str(self.cpus), "--pids-limit", str(self.pids),
-            "--read-only", "--tmpfs", f"/tmp:rw,nosuid,nodev,size={self.tmpfs_size}",
-            "--tmpfs", "/home/jovyan/.local:rw,nosuid,nodev,size=16m",
-            "--tmpfs", f"{WORKDIR}:rw,nosuid,nodev,size={self.work_size},uid=1000,gid=100",
-            "--user", "1000:100", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-            "--ulimit", "core=0",
-            "-e", "MPLBACKEND=Agg", "-e", "IPYTHONDIR=/tmp/ipython", "-e", "NBGRADER_EXECUTION=autograde",
-            "-v", f"{self.ipc_dir}:{self.ipc_dir}",
-            "-v", f"{cwd}:{SUBMISSION}:ro", "-w", WORKDIR,
-            self.image,
-            # matplotlib wants a writable config folder: a copy of the image's warm font cache
-            "sh", "-c", f'cp -a {SUBMISSION}/. {WORKDIR}/ 2>/dev/null; '
-                        'umask 000; mkdir -p /tmp/matplotlib && '
-                        'cp /home/jovyan/.cache/matplotlib/* /tmp/matplotlib/ 2>/dev/null; '
-                        'export MPLCONFIGDIR=/tmp/matplotlib; '
-                        'exec timeout -s KILL "$0" python -m ipykernel_launcher '
-                        '-f "$1" --HistoryManager.hist_file=:memory:',
-            str(self.wall_s), self.connection_file,
-        ]
+        settings = lockdown.container_settings(
+            memory=self.memory, cpus=self.cpus, pids=self.pids, wall_s=self.wall_s,
+            ipc_dir=self.ipc_dir, submission_dir=cwd, connection_file=self.connection_file,
+            tmpfs_size=self.tmpfs_size, work_size=self.work_size)
+        return ["docker", "run", "--interactive", "--name", self.container,
+                "--label", f"{LABEL}={self.run_label or 'adhoc'}",
+                *lockdown.docker_run_args(settings), self.image, *settings["command"]]
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.service_socket:

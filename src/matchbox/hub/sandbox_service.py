@@ -44,20 +44,17 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import docker
-from docker.types import Ulimit
 from traitlets import Float, Integer, Unicode
 from traitlets.config import Application
 
-WORKDIR = "/home/jovyan/work"
-# The notebook's folder as handed in, read-only; the kernel works on a copy in a capped tmpfs at
-# WORKDIR, so a student's code can fill its own tmpfs (counted in its memory) but no host disk.
-SUBMISSION = "/home/jovyan/.submission"
+# The kernel's container (lockdown, mounts, command, size units), shared with the grader's local
+# `docker run`; a standard-library module: the hub has no nbgrader.
+from matchbox.grader import lockdown
+
 LABEL = "matchbox-sandbox"          # value: the service's instance (its grading dir)
 RUN_LABEL = "matchbox-sandbox.run"  # value: the grading run's label
 KERNEL_ID = re.compile(r"[0-9a-f]{12}")
 RUN_LABEL_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-UNITS = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
-MEMORY = re.compile(r"(\d+(?:\.\d+)?)([kmg]?)b?", re.IGNORECASE)
 # What a POST /kernels may contain, and why the usual suspects are not among them.
 LIMIT_FIELDS = {"memory", "cpus", "pids", "wall_s", "run_label"}
 FIXED_FIELDS = {
@@ -85,10 +82,10 @@ class Refused(Exception):
 
 def memory_bytes(text):
     """'2g' -> bytes, as docker --memory reads it; Refused when it is not a size."""
-    match = MEMORY.fullmatch(str(text).strip())
-    if not match:
-        raise Refused(400, "bad-limit", f"memory {text!r} is not a size such as 512m or 2g")
-    return int(float(match.group(1)) * UNITS.get(match.group(2).lower(), 1))
+    try:
+        return lockdown.size_bytes(text)
+    except ValueError as problem:
+        raise Refused(400, "bad-limit", f"memory {problem}") from None
 
 
 class SandboxService(Application):
@@ -285,24 +282,17 @@ class SandboxService(Application):
             ipc_dir, work_dir = self.kernel_folders(kernel_id)
             connection_file = os.path.join(ipc_dir, "kernel.json")
             try:
+                settings = lockdown.container_settings(
+                    memory=limits["memory"], cpus=limits["cpus"], pids=limits["pids"],
+                    wall_s=limits["wall_s"], ipc_dir=ipc_dir, submission_dir=work_dir,
+                    connection_file=connection_file, tmpfs_size=self.tmpfs_size,
+                    work_size=self.work_size, user=self.kernel_user)
                 self.docker.containers.create(
                     self.image, name=f"{self.container_prefix}-{kernel_id}",
-                    command=kernel_command(limits["wall_s"], connection_file),
                     labels={LABEL: self.grading_dir, RUN_LABEL: limits["run_label"],
                             "matchbox-sandbox.id": kernel_id,
                             "matchbox-sandbox.wall_s": str(limits["wall_s"])},
-                    network_mode="none", mem_limit=limits["memory"], memswap_limit=limits["memory"],
-                    nano_cpus=int(limits["cpus"] * 1e9), pids_limit=limits["pids"],
-                    read_only=True, user=self.kernel_user, cap_drop=["ALL"],
-                    security_opt=["no-new-privileges"], ulimits=[Ulimit(name="core", soft=0, hard=0)],
-                    tmpfs={"/tmp": f"rw,nosuid,nodev,size={self.tmpfs_size}",
-                           "/home/jovyan/.local": "rw,nosuid,nodev,size=16m",
-                           WORKDIR: f"rw,nosuid,nodev,size={self.work_size},uid=1000,gid=100"},
-                    environment={"MPLBACKEND": "Agg", "IPYTHONDIR": "/tmp/ipython",
-                                 "NBGRADER_EXECUTION": "autograde"},
-                    volumes={ipc_dir: {"bind": ipc_dir, "mode": "rw"},
-                             work_dir: {"bind": SUBMISSION, "mode": "ro"}},
-                    working_dir=WORKDIR)
+                    **settings)
             except docker.errors.ImageNotFound:
                 shutil.rmtree(os.path.dirname(ipc_dir), ignore_errors=True)
                 raise Refused(503, "no-image", f"the kernels' image {self.image} is not on this "
@@ -381,17 +371,6 @@ class SandboxService(Application):
                 return 200, self.wait(parts[1])
         raise Refused(404, "no-such-endpoint", f"no {method} {path} (see GET /info and the "
                                                "module's docstring)")
-
-
-def kernel_command(wall_s, connection_file):
-    """ipykernel with the notebook's wall clock, a writable matplotlib folder, no history file."""
-    return ["sh", "-c", f'cp -a {SUBMISSION}/. {WORKDIR}/ 2>/dev/null; '
-                        'umask 000; mkdir -p /tmp/matplotlib && '
-                        'cp /home/jovyan/.cache/matplotlib/* /tmp/matplotlib/ 2>/dev/null; '
-                        'export MPLCONFIGDIR=/tmp/matplotlib; '
-                        'exec timeout -s KILL "$0" python -m ipykernel_launcher '
-                        '-f "$1" --HistoryManager.hist_file=:memory:',
-            str(wall_s), connection_file]
 
 
 def created(container):

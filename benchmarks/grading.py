@@ -1,10 +1,12 @@
-"""Grading benchmark: synthetic students x the course through scripts/grade, serial vs -j N.
+"""Grading benchmark: synthetic students x the course through the grader, serial vs -j N.
 
-    python benchmarks/grading.py [--students 30] [--assignments 00-welcome 01-matchbox ...]
+    python -m benchmarks.grading [--students 30] [--assignments 00-welcome 01-matchbox ...]
                                  [--jobs 2] [--image matchbox:latest]
 
-Each student answers every exercise from the solutions except a few left as stubs (a mix of
-correct and wrong answers, deterministic per student). A fresh temporary course per mode.
+Run from the repository root. Each student answers every exercise from the solutions except a
+few left as stubs (a mix of correct and wrong answers, deterministic per student). A fresh
+temporary course per mode. The grader runs as the instructor runs it (matchbox-grade), and its
+results are read from the records it writes (--json): seconds per student, scores, failures.
 Prints seconds serial and with -j N, the per-student median (all assignments of one student),
 and the speed-up. Targets on 2 cores: one student's course <= 90 s, 30 students <= 20 min with
 -j 2, speed-up >= 1.7.
@@ -14,28 +16,15 @@ import argparse
 import csv
 import json
 import random
-import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from tests.support.course import HANDSON, SOLUTIONS, assignments, exercises, load, notebooks, submission  # noqa: E402
-
-
-def make_course(tmp, chosen):
-    course = tmp / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copy2(ROOT / "nbgrader_config.py", course)
-    for a in chosen:
-        shutil.copytree(SOLUTIONS / a, course / "solutions" / a)
-    return course
+from tests.support.course import HANDSON, SOLUTIONS, assignments, exercises, load, notebooks, submission
+from tests.support.grading import make_course, run_grade
 
 
 def make_submissions(tmp, chosen, students):
@@ -55,17 +44,19 @@ def make_submissions(tmp, chosen, students):
 
 
 def grade(course, subs, chosen, jobs, image):
-    per_student = defaultdict(float)
+    """Seconds for the whole run, {student: seconds over all assignments}, and the failures."""
+    per_student, failed = defaultdict(float), []
     started = time.monotonic()
     for a in chosen:
-        done = subprocess.run([str(ROOT / "scripts" / "grade"), a, "--submissions", str(subs),
-                               "--course", str(course), "-j", str(jobs), "--image", image],
-                              capture_output=True, text=True)
-        for student, seconds in re.findall(r"^grade: (\S+): .* \((\d+) s\)$", done.stderr, re.M):
-            per_student[student] += float(seconds)
-        if done.returncode != 0:
-            print(done.stdout + done.stderr[-2000:], file=sys.stderr)
-    return time.monotonic() - started, per_student
+        done = run_grade(course, subs, "-j", str(jobs), "--image", image, assignment=a,
+                         timeout=24 * 3600)
+        if done.records is None:
+            sys.exit(f"the grader wrote no records for {a}:\n{done.stdout}{done.stderr[-2000:]}")
+        for record in done.records:
+            per_student[record["student"]] += record["seconds"]
+            if record["error"] is not None:
+                failed.append(f"{a} {record['student']}: {record['error']}")
+    return time.monotonic() - started, per_student, failed
 
 
 def main():
@@ -86,9 +77,12 @@ def main():
             with open(course / "grades.csv", newline="") as f:
                 grades[jobs] = sorted((r["assignment"], r["student_id"], r["score"])
                                       for r in csv.DictReader(f))
-        total, per = results[jobs]
+        total, per, failed = results[jobs]
         print(f"-j {jobs}: {total:.0f} s for {args.students} students x {len(chosen)} assignments; "
-              f"per-student median {statistics.median(per.values()):.0f} s", flush=True)
+              f"per-student median {statistics.median(per.values()):.0f} s; "
+              f"{len(failed)} not graded", flush=True)
+        for line in failed:
+            print(f"  not graded: {line}")
     serial, parallel = results[1][0], results[args.jobs][0]
     print(f"speed-up with -j {args.jobs}: {serial / parallel:.2f}x  (assignments: {' '.join(chosen)})")
     same = grades[1] == grades[args.jobs]

@@ -4,7 +4,9 @@ Docker socket besides the hub, which starts grading kernels for the instructor's
 The service runs as in the hub: `python -m matchbox.hub.sandbox_service` in the hub image, as
 root, with the Docker socket and a grading dir mounted at the same path; the kernels are real
 containers of the workshop image, driven by grader.sandbox.SandboxKernelManager (what nbgrader
-uses) through jupyter_client. The last test looks at every container a real hub starts.
+uses) through jupyter_client. The grader's local `docker run` takes the same container settings
+(lockdown.py): the first tests run both ways. The last test looks at every container a real hub
+starts.
 """
 
 import asyncio
@@ -17,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.containers import ARTIFACTS, ROOT, docker
 from matchbox.grader import sandbox_client
 from matchbox.grader.sandbox import SandboxKernelManager
+from tests.support.containers import ARTIFACTS, ROOT, docker
 from tests.support.hub_client import shell
 from tests.support.hubs import ADMIN, HUB_TAG, admin_client, approved
 
@@ -111,11 +113,15 @@ async def run_cell(km, code, timeout=60):
         kc.stop_channels()
 
 
-def test_a_kernel_runs_a_cell_through_the_service(service, tmp_path):
+@pytest.mark.parametrize("backend", ["service", "local docker"])
+def test_a_kernel_runs_a_cell_locked_down(service, image, backend, tmp_path):
     """A notebook's folder is copied in, the cell runs in a locked-down container of the
-    service's image with only the service's two folders, and shutting down removes both."""
+    service's image with only the service's two folders, and shutting down removes both. The
+    grader's own `docker run` (no service) gives its container the same lockdown."""
     (tmp_path / "data.txt").write_text("from the notebook's folder")
-    km = kernel_manager(service, memory="512m", cpus=1.0, pids=128, wall_s=120)
+    limits = dict(memory="512m", cpus=1.0, pids=128, wall_s=120)
+    km = (kernel_manager(service, **limits) if backend == "service"
+          else SandboxKernelManager(image=image, run_label=f"test-{uuid.uuid4().hex[:6]}", **limits))
 
     async def scenario():
         await km.start_kernel(cwd=str(tmp_path))
@@ -124,26 +130,38 @@ def test_a_kernel_runs_a_cell_through_the_service(service, tmp_path):
                                      "print(open('data.txt').read(), os.getuid(), os.getcwd())\n"
                                      "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=3)\n"
                                      "except OSError:\n    print('no network')\n")
-            config = json.loads(docker("inspect", f"matchbox-kernel-{km.sandbox_id}").stdout)[0]
+            config = json.loads(docker("inspect", container_name(km)).stdout)[0]
         finally:
             await km.shutdown_kernel(now=True)
         return out, config
 
     started = time.monotonic()
     out, config = asyncio.run(scenario())
-    print(f"kernel started, ran a cell and was removed in {time.monotonic() - started:.1f} s")
+    print(f"{backend}: kernel started, ran a cell and was removed in {time.monotonic() - started:.1f} s")
     assert out.split("\n")[:2] == ["from the notebook's folder 1000 /home/jovyan/work", "no network"], out
     host = config["HostConfig"]
-    folder = service.grading_dir / "kernels" / km.sandbox_id
+    if backend == "service":
+        folder = service.grading_dir / "kernels" / km.sandbox_id
+        binds = [f"{folder}/ipc:{folder}/ipc:rw", f"{folder}/work:/home/jovyan/.submission:ro"]
+    else:
+        folder = Path(km.ipc_dir)
+        binds = [f"{folder}:{folder}:rw", f"{tmp_path}:/home/jovyan/.submission:ro"]
     assert config["Config"]["Image"] == service.image
-    assert sorted(host["Binds"]) == sorted([f"{folder}/ipc:{folder}/ipc:rw",
-                                            f"{folder}/work:/home/jovyan/.submission:ro"]), host["Binds"]
+    assert sorted(host["Binds"]) == sorted(binds), host["Binds"]
     assert (host["NetworkMode"], host["ReadonlyRootfs"], host["CapDrop"], host["SecurityOpt"],
-            config["Config"]["User"], host["Privileged"]) == (
-        "none", True, ["ALL"], ["no-new-privileges"], "1000:100", False)
+            config["Config"]["User"], host["Privileged"], host["Ulimits"]) == (
+        "none", True, ["ALL"], ["no-new-privileges"], "1000:100", False,
+        [{"Name": "core", "Soft": 0, "Hard": 0}])
     assert (host["Memory"], host["MemorySwap"], host["NanoCpus"], host["PidsLimit"]) == (
         512 * 1024 ** 2, 512 * 1024 ** 2, 10 ** 9, 128)
-    assert not folder.exists() and f"matchbox-kernel-{km.sandbox_id}" not in service.kernels()
+    assert sorted(host["Tmpfs"]) == ["/home/jovyan/.local", "/home/jovyan/work", "/tmp"]
+    assert not folder.exists()
+    assert container_name(km) not in docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+
+
+def container_name(km):
+    """The kernel's container: named by the service (PREFIX-ID) or by the kernel manager."""
+    return f"matchbox-kernel-{km.sandbox_id}" if km.service_socket else km.container
 
 
 # Write until the work folder is full; the bytes written and the error.
@@ -364,9 +382,10 @@ def test_no_server_the_hub_starts_holds_the_docker_socket(hub):
         name: [] for name in names if name not in hub_itself}
     assert docker_socket_exposure(hub_itself[0])  # the check sees the socket where it is
     status, out = shell(admin, 'ls -l /var/run/docker.sock; docker ps; '
-                               'PYTHONPATH=/opt/matchbox python -c "import os, json; '
+                               'python -c "import os, json; '
                                'from matchbox.grader import sandbox_client as s; '
-                               'print(json.dumps(s.request(os.environ[\'MATCHBOX_SANDBOX_SOCKET\'], \'GET\', \'/info\')))"; '
+                               'print(json.dumps(s.request('
+                               '    os.environ[\'MATCHBOX_SANDBOX_SOCKET\'], \'GET\', \'/info\')))"; '
                                'touch "$(dirname "$MATCHBOX_SANDBOX_SOCKET")/mine"')
     assert "cannot access '/var/run/docker.sock': No such file or directory" in out, out
     assert "Cannot connect to the Docker daemon" in out, out

@@ -1,53 +1,26 @@
-"""The project's Keras recipe for MNIST digits: a small CNN and a schedule that train it to
-99 % test accuracy in under a minute on 2 CPU cores.
+"""The training side of notebook 06-keras-cnn's recipe: what it needs at run time that is
+not an exercise.
 
-Shared by notebook 06-keras-cnn (whose graded ``build_model()`` is the learner's own) and
-``benchmarks/keras_cnn.py``. What makes it fast:
-
-- a narrow network (about 13,000 weights) whose first convolution is 5×5 and unpadded, so the
-  expensive full-resolution layer has few channels and every layer after it works on 12×12
-  or less;
-- batch normalisation after each convolution, which tolerates a high learning rate;
-- a one-cycle learning rate (``one_cycle``): a short linear warm-up to a high peak, then a
+- ``one_cycle``: the learning-rate schedule, a short linear warm-up to a high peak, then a
   cosine decay to almost zero, so the last steps settle into a minimum instead of bouncing;
-- three epochs of batches of 128 with Adam.
+- ``RECIPE``: three epochs of batches of 128 with Adam, peak 0.01, warm-up 15 % of the steps;
+- ``TrainingClock``: stops training after a time budget and measures test accuracy after each
+  epoch (outside the budget), recording when a target accuracy was first reached.
 
-``TrainingClock`` stops training after a time budget and measures test accuracy after each
-epoch (outside the budget), recording when a target accuracy was first reached.
+The model is the participant's own graded ``build_model()``. This package is installed in the
+participant image, so no answer lives here: the reference model is the solution notebook's
+cell, which ``benchmarks/keras_cnn.py`` runs (through ``benchmarks/reference.py``).
 """
 
 import time
 
 import keras
 import numpy as np
-from keras import layers
 
-__all__ = ["RECIPE", "TrainingClock", "build_model", "compile_model", "one_cycle", "train"]
+__all__ = ["RECIPE", "TrainingClock", "one_cycle"]
 
 # The schedule: how many epochs, the batch size, the peak learning rate, the warm-up share.
 RECIPE = {"epochs": 3, "batch_size": 128, "peak_learning_rate": 0.01, "warmup_fraction": 0.15}
-
-
-def build_model(width=16, dropout=0.25):
-    """The recipe's CNN: 28×28×1 images in, 10 class probabilities out.
-
-    conv 5×5 (width) → BN → ReLU → max-pool → conv 3×3 (2·width) → BN → ReLU → max-pool
-    → flatten → dropout → dense softmax. With width 16: 13,210 parameters.
-    """
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(width, 5, use_bias=False),          # (24, 24, width): BN supplies the bias
-        layers.BatchNormalization(),
-        layers.ReLU(),
-        layers.MaxPooling2D(),                            # (12, 12, width)
-        layers.Conv2D(2 * width, 3, use_bias=False),      # (10, 10, 2 width)
-        layers.BatchNormalization(),
-        layers.ReLU(),
-        layers.MaxPooling2D(),                            # (5, 5, 2 width)
-        layers.Flatten(),                                 # (50 width,)
-        layers.Dropout(dropout),
-        layers.Dense(10, activation="softmax"),
-    ], name="matchbox_cnn")
 
 
 def one_cycle(total_steps, peak_learning_rate, warmup_fraction=0.15):
@@ -62,17 +35,6 @@ def one_cycle(total_steps, peak_learning_rate, warmup_fraction=0.15):
         warmup_target=peak_learning_rate,
         warmup_steps=warmup_steps,
     )
-
-
-def compile_model(model, steps_per_epoch, epochs=RECIPE["epochs"],
-                  peak_learning_rate=RECIPE["peak_learning_rate"],
-                  warmup_fraction=RECIPE["warmup_fraction"]):
-    """Compile model in place with Adam on the one-cycle schedule over epochs × steps_per_epoch
-    steps, sparse cross-entropy (integer labels) and accuracy. Returns the model."""
-    schedule = one_cycle(epochs * steps_per_epoch, peak_learning_rate, warmup_fraction)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
 
 
 class TrainingClock(keras.callbacks.Callback):
@@ -129,15 +91,3 @@ class TrainingClock(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._started = time.perf_counter()
 
-
-def train(model, x_train, t_train, x_test, t_test, epochs=RECIPE["epochs"],
-          batch_size=RECIPE["batch_size"], budget_s=60.0, target=0.99, verbose=True, **schedule):
-    """Compile model with the recipe's schedule and fit it on (x_train, t_train) for `epochs`
-    epochs or `budget_s` seconds of training, whichever ends first. Returns (history, clock):
-    keras's History and the TrainingClock with test accuracy and time per epoch."""
-    steps_per_epoch = int(np.ceil(len(x_train) / batch_size))
-    compile_model(model, steps_per_epoch, epochs=epochs, **schedule)
-    clock = TrainingClock(x_test, t_test, budget_s=budget_s, target=target, verbose=verbose)
-    history = model.fit(x_train, t_train, batch_size=batch_size, epochs=epochs,
-                        callbacks=[clock], verbose=0)
-    return history, clock

@@ -6,6 +6,7 @@ value different from its default.
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -45,6 +46,10 @@ PER_HUB = {"MATCHBOX_HUB_PREFIX", "MATCHBOX_HUB_GRADING_DIR", "MATCHBOX_HUB_DISK
 # Set by docker-compose.yml from MATCHBOX_HUB_TAG (the images it builds).
 IMAGES = {"MATCHBOX_HUB_USER_IMAGE": "matchbox-hub-user:{tag}",
           "MATCHBOX_HUB_INSTRUCTOR_IMAGE": "matchbox-hub-instructor:{tag}"}
+
+# Read elsewhere than in the configuration: each has its test below.
+NOT_IN_CONFIG = {"MATCHBOX_HUB_ADMIN_PASSWORD": "the authenticator",
+                 "MATCHBOX_HUB_INBOUND_LIMIT": "the start step"}
 
 # Loads the hub's configuration in its container as JupyterHub does, once with none of the
 # settings and once with each single setting from the container's environment (what compose
@@ -107,7 +112,7 @@ def tuned_hub(image, instructor_image):
 
 
 def test_the_hub_loads_its_configuration_with_every_setting(tuned_hub):
-    names = sorted(set(KNOBS) - {"MATCHBOX_HUB_ADMIN_PASSWORD"})  # the authenticator reads it: below
+    names = sorted(set(KNOBS) - set(NOT_IN_CONFIG))
     result = tuned_hub.compose("exec", "-T", "hub", "/opt/hub/bin/python", "-c", LOAD, json.dumps(names))
     loaded = json.loads(result.stdout)
     assert sorted(loaded["given"]) == names, f"not in the hub's environment: {set(names) - set(loaded['given'])}"
@@ -118,6 +123,14 @@ def test_the_hub_loads_its_configuration_with_every_setting(tuned_hub):
         fragment = expected_fragment(KNOBS[name], text)
         assert any(fragment in f"{path}={json.dumps(value)}" for path, value in changed.items()), \
             f"{name}={text}: the configuration does not use it (changed: {changed})"
+
+
+def test_the_start_step_made_the_inbound_volume_and_the_grading_dir_with_the_settings(tuned_hub):
+    wanted = HubSettings.from_environ(VALUES)
+    image = Path(tuned_hub.env["MATCHBOX_HUB_DISKS_DIR"]) / f"{tuned_hub.prefix}-inbound.img"
+    assert image.stat().st_size == wanted.inbound_limit, "the inbound volume's size"
+    grading = Path(tuned_hub.env["MATCHBOX_HUB_GRADING_DIR"]).stat()
+    assert (grading.st_uid, grading.st_gid, grading.st_mode & 0o7777) == (0, wanted.instructor_gid, 0o750)
 
 
 def form_login(hub, name, password):

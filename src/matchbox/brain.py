@@ -209,8 +209,9 @@ def neuron_explorer(points=CORNERS, targets=None, w1=0.5, w2=0.5, h=0.2, limit=2
 
     points = np.asarray(points, dtype=float).reshape(-1, 2)  # (N, 2)
     choices = targets if isinstance(targets, dict) else {"(none)" if targets is None else "targets": targets}
+    first = next(iter(choices))
 
-    def redraw(w1, w2, h, target=next(iter(choices))):
+    def redraw(w1, w2, h, target=first):
         fig, ax = plt.subplots(figsize=(4.6, 4.8))
         draw_neuron(ax, w1, w2, h, points, choices[target])
         plt.show()

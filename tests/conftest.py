@@ -159,7 +159,8 @@ def page():
 
 @pytest.fixture(scope="session")
 def hub(image, instructor_image):
-    """One hub for the session (tests/hubs.py), shared by test_hub.py and test_hub_security.py."""
+    """One hub for the session (tests/support/hubs.py), shared by the hub test modules."""
+    # imported here: the hub client needs websocket-client, which `pytest tests/unit` does not
     from tests.support.hubs import running_hub
 
     with running_hub(image, instructor_image) as hub:

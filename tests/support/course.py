@@ -1,10 +1,10 @@
-"""Helpers for tests/test_course.py: reading the nbgrader course and running its tools.
+"""Helpers for the course's tests and benchmarks: reading the nbgrader course and running its tools.
 
-Also a small command line, run in subprocesses so that kernels and gradebooks stay out of
-the pytest process:
+Also a small command line, which tests/test_course.py runs in subprocesses so that kernels and
+gradebooks stay out of the pytest process (from the repository root):
 
-    python tests/course_helpers.py execute NOTEBOOK TIMEOUT_S   # JSON {seconds, error}
-    python tests/course_helpers.py gradebook DB_URL ASSIGNMENT  # JSON scores per student
+    python -m tests.support.course execute NOTEBOOK TIMEOUT_S   # JSON {seconds, error}
+    python -m tests.support.course gradebook DB_URL ASSIGNMENT  # JSON scores per student
 """
 
 import json
@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 HANDSON = ROOT / "handson"
 GENERATE = ROOT / "scripts" / "generate"
-HELPERS = Path(__file__).resolve()
 BIN = Path(sys.executable).parent  # the venv running the tests has nbgrader, jupyter, alembic
 NBGRADER = str(BIN / "nbgrader")
 
@@ -153,19 +151,14 @@ def tool_env(**extra):
     return env
 
 
-RUNNING = set()  # processes started by run(), so that an aborted test session can stop them
-STOPPED = threading.Event()
-
-
 def run(command, cwd=ROOT, timeout=600, **extra_env):
-    """Run a command; return (exit status or None when killed on timeout, output, seconds)."""
-    if STOPPED.is_set():
-        return None, "[not started: the test session is over]", 0.0
+    """Run a command; return (exit status or None when killed on timeout, output, seconds).
+    It runs in a session of its own, killed with everything it started on a timeout or when
+    the test run is interrupted (Ctrl-C, -x): no kernel outlives its test."""
     started = time.monotonic()
     process = subprocess.Popen([str(c) for c in command], cwd=cwd, env=tool_env(**extra_env),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
-    RUNNING.add(process)
     try:
         output, _ = process.communicate(timeout=timeout)
         status = process.returncode
@@ -173,8 +166,9 @@ def run(command, cwd=ROOT, timeout=600, **extra_env):
         stop(process)
         output, _ = process.communicate()
         status, output = None, output + f"\n[killed after {timeout} s]"
-    finally:
-        RUNNING.discard(process)
+    except BaseException:
+        stop(process)
+        raise
     return status, output, time.monotonic() - started
 
 
@@ -184,13 +178,6 @@ def stop(process):
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def stop_all():
-    """Stop every process run() started that is still running, and start no more."""
-    STOPPED.set()
-    for process in list(RUNNING):
-        stop(process)
 
 
 def copy_assignment(source, dest):

@@ -21,6 +21,7 @@ import uuid
 
 import pytest
 import requests
+from nbgrader.api import Gradebook
 
 from tests.support.containers import Lab, docker
 from tests.support.course import HANDSON, ROOT, SOLUTIONS, load, meta, submission, tool_env
@@ -132,16 +133,12 @@ def nbgrader(*args, cwd):
 
 
 def gradebook_scores(db):
-    code = ("import json, sys\nfrom nbgrader.api import Gradebook\n"
-            "with Gradebook(sys.argv[1]) as gb:\n"
-            "    out = {}\n"
-            "    for s in gb.find_assignment(sys.argv[2]).submissions:\n"
-            "        out[s.student.id] = {'score': s.score, 'grades': {g.name: [g.auto_score, g.manual_score]"
-            " for nb in s.notebooks for g in nb.grades}}\n"
-            "    print(json.dumps(out))\n")
-    done = subprocess.run([sys.executable, "-c", code, f"sqlite:///{db}", ASSIGNMENT],
-                          capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
+    """{student: {score, grades: {grade cell: [auto score, manual score]}}} of the gradebook."""
+    with Gradebook(f"sqlite:///{db}") as gb:
+        return {s.student.id: {"score": s.score,
+                               "grades": {g.name: [g.auto_score, g.manual_score]
+                                          for nb in s.notebooks for g in nb.grades}}
+                for s in gb.find_assignment(ASSIGNMENT).submissions}
 
 
 def digest(top):
@@ -291,11 +288,9 @@ def test_course_untouched(graded):
 
 def test_manual_grade_survives_regrade(graded, image):
     course = graded["course"]
-    code = ("import sys\nfrom nbgrader.api import Gradebook\n"
-            "with Gradebook(sys.argv[1]) as gb:\n"
-            "    g = gb.find_grade('test_chain_shape', '00-welcome', '00-welcome', 'untouched')\n"
-            "    g.manual_score = 2.5\n    gb.db.commit()\n")
-    subprocess.run([sys.executable, "-c", code, f"sqlite:///{course / 'gradebook.db'}"], check=True)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # the instructor grades by hand
+        gb.find_grade("test_chain_shape", NAME[:-6], ASSIGNMENT, "untouched").manual_score = 2.5
+        gb.db.commit()
     only = graded["submissions"].parent / "again"
     shutil.copytree(graded["submissions"] / "untouched", only / "untouched")
     done = run_grade(course, only, "--image", image, "--notebook-timeout", "300")
@@ -304,6 +299,11 @@ def test_manual_grade_survives_regrade(graded, image):
     assert scores["untouched"]["grades"]["test_chain_shape"] == [0.0, 2.5]
     assert scores["untouched"]["score"] == 2.5
     assert scores["solved"]["score"] == FULL
+
+
+# the cells before the sleeping one (the kernel's start, numpy's import) must fit in it on a busy
+# 2-core machine: 30 s did not, once
+WALL_S = 75
 
 
 def test_notebook_wall_clock(image, tmp_path):
@@ -318,10 +318,10 @@ def test_notebook_wall_clock(image, tmp_path):
     (folder / NAME).write_text(json.dumps(nb), encoding="utf-8")
     started = time.monotonic()
     done = run_grade(course, folder.parent.parent, "--image", image, "--cell-timeout", "600",
-                     "--notebook-timeout", "30")
+                     "--notebook-timeout", str(WALL_S))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert table(done) == {"sleeper": died(5, 32, "chain_shape", "over the 30 s time limit")}
-    assert time.monotonic() - started < 150  # killed at 30 s, not after the cell's 600 s
+    assert table(done) == {"sleeper": died(5, 32, "chain_shape", f"over the {WALL_S} s time limit")}
+    assert time.monotonic() - started < WALL_S + 150  # killed at WALL_S, not after the cell's 600 s
 
 
 def test_from_the_exchange(image, tmp_path):

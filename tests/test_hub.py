@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from tests.support.containers import ARTIFACTS, docker
 from tests.support.course import HANDSON, SOLUTIONS, is_test, load, meta, notebooks, submission
 from tests.support.hub_client import collect_and_grade, run_room
-from tests.support.hubs import ADMIN, admin_client, approved, own_volumes, running_hub
+from tests.support.hubs import ADMIN, HUB_TAG, admin_client, approved, own_volumes, running_hub
 
 ASSIGNMENT = "01-matchbox"
 # Run in a participant's kernel: what each exchange folder lets them do.
@@ -55,7 +55,7 @@ def test_admin_logs_in_and_spawns_a_lab(hub):
     # The instructor's container: the instructor image, on the hub's network, in the instructor group.
     name = f"{hub.prefix}-{ADMIN}"
     inspect = docker("inspect", "-f", "{{.Config.Image}} {{json .NetworkSettings.Networks}}", name).stdout
-    assert inspect.startswith("matchbox-hub-instructor:test ") and f'"{hub.prefix}"' in inspect, inspect
+    assert inspect.startswith(f"matchbox-hub-instructor:{HUB_TAG} ") and f'"{hub.prefix}"' in inspect, inspect
     groups = docker("inspect", "-f", "{{json .HostConfig.GroupAdd}}", name).stdout
     assert '"2000"' in groups, groups
 

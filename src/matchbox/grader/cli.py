@@ -63,21 +63,12 @@ class Result:
         return f"{self.score:g}/{self.max_score:g}{note}"
 
 
-def tool_env(**extra_env):
-    """The environment for nbgrader and its helpers: this Python's bin first on PATH (nbgrader
-    runs `alembic` from there when it creates a gradebook), no grading mode inherited."""
-    env = dict(os.environ, **extra_env)
-    env.pop("NBGRADER_EXECUTION", None)
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
-    return env
-
-
 def run_student(config_file, assignment, student, cwd, timeout, **extra_env):
     """One student's autograde and feedback (run.py, a process of its own); (exit status or
-    None on timeout, output)."""
+    None on timeout, output). Its environment is ours (use_this_python) and extra_env."""
     try:
         done = subprocess.run([sys.executable, "-m", "matchbox.grader.run", str(config_file),
-                               assignment, student], cwd=cwd, env=tool_env(**extra_env),
+                               assignment, student], cwd=cwd, env=dict(os.environ, **extra_env),
                               capture_output=True, text=True, timeout=timeout)
         return done.returncode, done.stdout + done.stderr
     except subprocess.TimeoutExpired as expired:
@@ -473,7 +464,8 @@ def sweep(run_label, service_socket, log):
 
 
 def use_this_python():
-    """nbgrader, run here, starts `alembic` by name when it creates a gradebook: this Python's."""
+    """nbgrader starts `alembic` by name when it creates a gradebook: this Python's, here and in
+    the students' processes; and no grading mode inherited from a notebook's kernel."""
     os.environ.pop("NBGRADER_EXECUTION", None)
     bin_dir = os.path.dirname(sys.executable)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:

@@ -336,10 +336,30 @@ class SandboxService(Application):
     def remove(self, kernel_id, container=None):
         """A kernel's container and its folders."""
         container = container or self.kernel(kernel_id)
-        container.remove(force=True)
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass  # removed by a concurrent request
+        except docker.errors.APIError as problem:
+            # 409: a removal already in progress; the kernel process and its manager both ask
+            # for it at shutdown. Answer when it is gone, so that the folders go too.
+            if problem.status_code != 409:
+                raise
+            self.wait_removed(container)
         if KERNEL_ID.fullmatch(kernel_id):
             shutil.rmtree(os.path.join(self.kernels_dir, kernel_id), ignore_errors=True)
         return {"removed": [kernel_id]}
+
+    def wait_removed(self, container, timeout=60):
+        """Until Docker no longer knows the container (a removal under way elsewhere)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                container.reload()
+            except docker.errors.NotFound:
+                return
+            time.sleep(0.2)
+        raise Refused(504, "not-removed", f"container {container.name} is still being removed")
 
     def sweep(self, run_label):
         """Remove every kernel of one grading run (what an interrupted run left behind)."""

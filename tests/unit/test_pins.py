@@ -6,7 +6,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def pins(path):
-    return dict(line.split("==", 1) for line in path.read_text().splitlines() if "==" in line and not line.startswith("#"))
+    lines = path.read_text().splitlines()
+    return dict(line.split("==", 1) for line in lines if "==" in line and not line.startswith("#"))
 
 
 def test_dev_venv_pins_the_hubs_jupyterhub():

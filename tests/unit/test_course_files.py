@@ -2,6 +2,9 @@
 that hide the solutions and hidden tests, the grading conventions. Generic over the assignment
 folders of solutions/ (tests/test_course.py runs them)."""
 
+import ast
+import re
+
 import pytest
 
 from tests.support.course import (
@@ -75,3 +78,68 @@ def test_assignment_follows_the_grading_conventions(assignment):
                 assert first.startswith("#") and f"({points:g} point" in first, (
                     f"{where}: {meta(cell)['grade_id']} should open with "
                     f"'# Tests for ... ({points:g} points)', not {first!r}")
+
+
+# ---- Validate tells the truth: messages, core/stretch marks, hints ------------------------------
+
+EXERCISE_HEADING = re.compile(r"^### (?P<star>★ )?Exercise (?P<number>\d+)[:·] .+ \((?P<points>\d+) points?"
+                              r"(?P<stretch>, stretch)?\)\s*$", re.MULTILINE)
+
+
+def silent_checks(source):
+    """Lines of a test cell whose failure would print a bare message: an `assert` without one,
+    or an np.testing.assert_* call without err_msg."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assert) and node.msg is None:
+            found.append(f"line {node.lineno}: assert without a message")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr.startswith("assert_")
+              and "testing" in ast.unparse(node.func.value)
+              and not any(keyword.arg == "err_msg" for keyword in node.keywords)):
+            found.append(f"line {node.lineno}: {ast.unparse(node.func)} without err_msg")
+    return found
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_check_says_what_failed(assignment):
+    """Does every check of every test cell, visible and hidden, fail with a sentence rather
+    than a bare AssertionError?"""
+    for path in notebooks(SOLUTIONS / assignment):
+        silent = {meta(cell)["grade_id"]: found for cell in load(path)["cells"]
+                  if is_test(cell) and (found := silent_checks(text(cell)))}
+        assert not silent, f"{path.relative_to(ROOT)}: checks that would fail without a sentence: {silent}"
+
+
+def exercise_markdown(nb):
+    """{answer grade_id: the markdown from its exercise heading to the answer cell}."""
+    found, pending = {}, []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            if "### " in text(cell) and "Exercise" in text(cell):
+                pending = []
+            pending.append(text(cell))
+        elif is_answer(cell):
+            found[meta(cell)["grade_id"]] = "\n".join(pending)
+            pending = []
+    return found
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_exercise_is_marked_core_or_stretch_and_has_one_hint(assignment):
+    """Does each exercise's heading say its points and whether it is core or stretch (★), and
+    does its text hold exactly one collapsed hint for learners working alone?"""
+    for path in notebooks(SOLUTIONS / assignment):
+        nb = load(path)
+        where = path.relative_to(ROOT)
+        for answer, tests in exercises(nb):
+            markdown = exercise_markdown(nb).get(answer, "")
+            heading = EXERCISE_HEADING.search(markdown)
+            assert heading, (f"{where}: the exercise of {answer} needs a heading '### Exercise N: title "
+                             f"(P points)' or '### ★ Exercise N: title (P points, stretch)'")
+            assert bool(heading["star"]) == bool(heading["stretch"]), \
+                f"{where}: {heading[0]!r} marks a stretch exercise with both ★ and ', stretch', or neither"
+            points = sum(meta(cell)["points"] for cell in tests)
+            assert int(heading["points"]) == points, f"{where}: {heading[0]!r} but its tests give {points:g}"
+            hints = re.findall(r"<details>\s*<summary>.*?</summary>.*?</details>", markdown, re.DOTALL)
+            assert len(hints) == 1, f"{where}: the exercise of {answer} has {len(hints)} <details> hints, not 1"

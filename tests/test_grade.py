@@ -10,6 +10,7 @@ from an LMS and the nbgrader exchange.
 
 import csv
 import hashlib
+import html as htmlmod
 import json
 import re
 import shutil
@@ -24,7 +25,17 @@ import requests
 from nbgrader.api import Gradebook
 
 from tests.support.containers import Lab, docker
-from tests.support.course import HANDSON, ROOT, SOLUTIONS, load, meta, submission, tool_env
+from tests.support.course import (
+    HANDSON,
+    ROOT,
+    SOLUTIONS,
+    load,
+    meta,
+    split_blocks,
+    submission,
+    text,
+    tool_env,
+)
 from tests.support.grading import ASSIGNMENT, NAME, make_course, run_grade, table
 
 FULL = 8  # test_standardize 3 + test_select_digit 2 + test_chain_shape 3
@@ -33,6 +44,17 @@ FULL = 8  # test_standardize 3 + test_select_digit 2 + test_chain_shape 3
 MARKUP = ("My notes <script>document.title = 'pw' + 'ned'</script>\n\n"
           "<img src=x onerror=\"document.title = 'pwned'\">")
 ACTIVE = re.compile(r"<script>document\.title|<img[^>]*onerror")  # the payload, live
+
+
+def html_text(html):
+    """What a reader of an HTML page sees: tags (and the spans of coloured tracebacks) removed."""
+    return htmlmod.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+# every line of 00-welcome's hidden tests long enough to be telling (none may reach feedback)
+HIDDEN = {line.strip() for cell in load(SOLUTIONS / ASSIGNMENT / NAME)["cells"]
+          for line in split_blocks(text(cell), "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")[0]
+          if len(line.strip()) >= 20}
 
 
 def answer_index(nb, grade_id):
@@ -170,14 +192,17 @@ def died(score, cell, grade_id, reason):
 
 
 OOM = "out of memory (over the 1g limit)"
+# where the kernel dies: the answer cells' numbers (from 1) in the notebook as participants get it
+CELL = {grade_id: answer_index(load(HANDSON / ASSIGNMENT / NAME), grade_id) + 1
+        for grade_id in ("select_digit", "chain_shape")}
 EXPECTED = {"solved": "8/8", "untouched": "0/8", "deleted_test": "8/8", "edited_test": "5/8",
             "snoop": "8/8", "loop": "6/8", "celltype": "5/8", "kernelspec": "8/8",
             "impostor": "5/8", "loud": "8/8", "markup": "8/8",
             "renamed": "8/8  (graded 00-welcome (1).ipynb as 00-welcome.ipynb)",
-            "exit": died(5, 32, "chain_shape", "exited (status 1)"),
-            "segfault": died(3, 28, "select_digit", "crashed (SIGSEGV)"),
-            "membomb": died(5, 32, "chain_shape", OOM),
-            "bigline": died(3, 28, "select_digit", OOM)}
+            "exit": died(5, CELL["chain_shape"], "chain_shape", "exited (status 1)"),
+            "segfault": died(3, CELL["select_digit"], "select_digit", "crashed (SIGSEGV)"),
+            "membomb": died(5, CELL["chain_shape"], "chain_shape", OOM),
+            "bigline": died(3, CELL["select_digit"], "select_digit", OOM)}
 FAILED = {"invalid": "not a valid notebook", "empty": "no notebook submitted"}
 
 
@@ -216,7 +241,9 @@ def test_gradebook_csv_and_feedback(graded):
         assert (course / "feedback" / student / ASSIGNMENT / "00-welcome.html").is_file()
         assert (course / "autograded" / student / ASSIGNMENT / NAME).is_file()
         html = (course / "feedback" / student / ASSIGNMENT / "00-welcome.html").read_text()
-        assert "HIDDEN TESTS" not in html and "def is_shape" not in html  # hidden tests hidden
+        shown = html_text(html)
+        quoted = sorted(line for line in HIDDEN if line in shown)
+        assert "HIDDEN TESTS" not in html and not quoted, (student, quoted)  # hidden tests hidden
         assert "hidden tests: not shown" in html and "Tests for chain_shape (3 points)" in html
 
 
@@ -224,7 +251,7 @@ def test_dead_kernel_explained_in_feedback(graded):
     """Does the student whose kernel died read why, in the dying cell and the cells after it?"""
     html = (graded["course"] / "feedback" / "membomb" / ASSIGNMENT / "00-welcome.html").read_text()
     assert f"KernelDied: the kernel died running this cell: {OOM}" in html
-    assert f"KernelDied: not run: the kernel died at cell 32 ({OOM})" in html
+    assert f"KernelDied: not run: the kernel died at cell {CELL['chain_shape']} ({OOM})" in html
     scores = gradebook_scores(graded["course"] / "gradebook.db")["segfault"]["grades"]
     assert {name: auto for name, (auto, _) in scores.items() if name.startswith("test_")} == {
         "test_standardize": 3.0, "test_select_digit": 0.0, "test_chain_shape": 0.0}
@@ -320,7 +347,7 @@ def test_notebook_wall_clock(image, tmp_path):
     done = run_grade(course, folder.parent.parent, "--image", image, "--cell-timeout", "600",
                      "--notebook-timeout", str(WALL_S))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert table(done) == {"sleeper": died(5, 32, "chain_shape", f"over the {WALL_S} s time limit")}
+    assert table(done) == {"sleeper": died(5, CELL["chain_shape"], "chain_shape", f"over the {WALL_S} s time limit")}
     assert time.monotonic() - started < WALL_S + 150  # killed at WALL_S, not after the cell's 600 s
 
 

@@ -41,3 +41,33 @@ def test_safe_markdown_helpers():
                     assert active_content(text(cell)) is None, (path.name, text(cell)[:200])
                     checked += 1
     assert checked > 20  # the course was there to check
+
+
+def test_hidden_tests_leave_no_trace_in_a_traceback():
+    """A visible check that fails just above the hidden block: IPython's traceback quotes the lines
+    around it. Feedback keeps the failing line and the message, and drops every hidden line."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from matchbox.grader.feedback import HideHiddenTests
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("def f(x):\n    return x + 1\n"),
+                nbformat.v4.new_code_cell(
+                    "# Tests for f (1 point)\nassert f(2) == 4, f'f(2) gave {f(2)}, expected 4'\n"
+                    "### BEGIN HIDDEN TESTS\nsecret_value = 12345\nassert f(secret_value) == 5, 'hidden'\n"
+                    "### END HIDDEN TESTS\n"),
+                nbformat.v4.new_code_cell(
+                    "### BEGIN HIDDEN TESTS\nanother_secret = 777\nassert f(another_secret) == 1, 'no'\n"
+                    "### END HIDDEN TESTS\n")]
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=60).execute()
+    raw = json.dumps([cell.outputs for cell in nb.cells])
+    assert "12345" in raw and "another_secret" in raw  # IPython did quote them: the check can fail
+    for index, cell in enumerate(nb.cells):
+        HideHiddenTests().preprocess_cell(cell, {}, index)
+    shown = json.dumps([[cell.source, cell.outputs] for cell in nb.cells])
+    for secret in ("12345", "secret_value", "another_secret", "777", "HIDDEN TESTS"):
+        assert secret not in shown, f"{secret!r} is still in the feedback: {shown}"
+    assert "f(2) gave 3, expected 4" in shown and "hidden tests: not shown" in shown
+    assert "assert" in "".join(nb.cells[1].outputs[0]["traceback"])  # the failing visible line stays

@@ -2,7 +2,10 @@
 
 HideHiddenTests (feedback): nbgrader's feedback shows the autograded notebook, whose test
 cells were restored from the gradebook with their hidden tests (nbgrader issue 917). The
-hidden blocks are replaced by one comment line; the pass/fail and points stay.
+hidden blocks are replaced by one comment line; the pass/fail and points stay. A traceback
+quotes the lines around the failing one (IPython's context), so a visible check that fails just
+above a hidden block would show its first lines: those context lines go too, by their line
+number in that cell's frame, and any other traceback line that quotes a hidden line verbatim.
 
 SafeOutputs (autograde and feedback): a student's outputs are kept as text and images only;
 HTML, JavaScript, widgets and SVG (which can carry script) are replaced by their text/plain
@@ -40,9 +43,58 @@ def hide(source):
     return "\n".join(kept)
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CONTEXT_LINE = re.compile(r"^\s*(?:-*>\s*)?(\d+)(?: (.*))?$")  # '----> 12 code' or '     11 code'
+CARETS = re.compile(r"^\s*[\^~]+\s*$")  # Python's markers under the failing expression
+
+
+def hidden_lines(source):
+    """{line number (1-based): stripped text} of the hidden blocks of SOURCE, markers included."""
+    found, depth = {}, 0
+    for number, line in enumerate(source.splitlines(), 1):
+        if BEGIN in line:
+            depth += 1
+        if depth:
+            found[number] = line.strip()
+        if END in line and depth:
+            depth -= 1
+    return found
+
+
+def scrub_traceback_entry(entry, hidden, this_cell):
+    """ENTRY (one frame of an IPython traceback, ANSI-coloured) without the hidden lines it quotes.
+
+    In THIS_CELL's own frame a context line is known by its number; in any frame, a line whose
+    code is a hidden line verbatim (at least 8 characters) goes too."""
+    secret = {text for text in hidden.values() if len(text) >= 8}
+    kept, dropped_last = [], False
+    for line in entry.split("\n"):
+        plain = ANSI.sub("", line)
+        context = CONTEXT_LINE.match(plain)
+        code = (context.group(2) or "").strip() if context else plain.strip()
+        drop = (context and this_cell and int(context.group(1)) in hidden) or code in secret
+        if drop:
+            if not dropped_last:
+                kept.append("    " + NOTICE)
+            dropped_last = True
+        elif dropped_last and CARETS.match(plain):
+            continue
+        else:
+            kept.append(line)
+            dropped_last = False
+    return "\n".join(kept)
+
+
 class HideHiddenTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and BEGIN in cell.source:
+            hidden = hidden_lines(cell.source)
+            frame = re.compile(rf"^Cell In\[{cell.get('execution_count')}\],")
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [
+                        scrub_traceback_entry(entry, hidden, bool(frame.match(ANSI.sub("", entry))))
+                        for entry in output.get("traceback", [])]
             cell.source = hide(cell.source)
         return cell, resources
 

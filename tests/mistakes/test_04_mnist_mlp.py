@@ -675,6 +675,11 @@ OPTIMIZER_WRONG = [
             self.h += grads[key] ** 2
             params[key] -= self.lr * grads[key] / (np.sqrt(self.h) + self.eps)
     """)),
+    ("test_AdaGrad", "adagrad-eps-inside-the-square-root", "outside the square root", adagrad("""
+        for key in params:
+            self.h[key] = self.h.get(key, 0.0) + grads[key] ** 2
+            params[key] -= self.lr * grads[key] / np.sqrt(self.h[key] + self.eps)
+    """)),
     ("test_AdaGrad", "adagrad-changes-grads", "changed grads", adagrad("""
         for key in params:
             self.h[key] = self.h.get(key, 0.0) + grads[key] ** 2

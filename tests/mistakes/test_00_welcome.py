@@ -78,9 +78,7 @@ def standardize(X):
 @pytest.mark.parametrize("mistake", STANDARDIZE_WRONG)
 def test_standardize_mistake_is_caught(mistake):
     answer, words = STANDARDIZE_WRONG[mistake]
-    outcome = caught(check(NB, "test_standardize", answer))
-    assert outcome.in_test_cell, outcome
-    assert words in outcome.message, outcome
+    caught(check(NB, "test_standardize", answer), says=words)
 
 
 STANDARDIZE_RIGHT = {
@@ -167,9 +165,7 @@ def select_digit(images, labels, digit):
 @pytest.mark.parametrize("mistake", SELECT_WRONG)
 def test_select_digit_mistake_is_caught(mistake):
     answer, words = SELECT_WRONG[mistake]
-    outcome = caught(check(NB, "test_select_digit", answer))
-    assert outcome.in_test_cell, outcome
-    assert words in outcome.message, outcome
+    caught(check(NB, "test_select_digit", answer), says=words)
 
 
 SELECT_RIGHT = {
@@ -263,9 +259,7 @@ def chain_shape(shapes):
 @pytest.mark.parametrize("mistake", CHAIN_WRONG)
 def test_chain_shape_mistake_is_caught(mistake):
     answer, words = CHAIN_WRONG[mistake]
-    outcome = caught(check(NB, "test_chain_shape", answer))
-    assert outcome.in_test_cell, outcome
-    assert words in outcome.message, outcome
+    caught(check(NB, "test_chain_shape", answer), says=words)
 
 
 def test_chain_shape_single_array_indexerror_is_caught():

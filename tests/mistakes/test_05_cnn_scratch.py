@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from benchmarks import reference
-from tests.support.mistakes import accepted, caught, check, right_answers
+from tests.support.mistakes import accepted, case_ids, caught, check, right_answers
 
 NB = "05-cnn-scratch"
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -28,20 +28,13 @@ tiny_kernel = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]], dtype=float)
 '''
 
 
-def ids(cases):
-    return [case[0] for case in cases]
-
-
 def run(test_id, source):
     return check(NB, test_id, source, setup=SETUP)
 
 
 def wrong(test_id, expected, source):
     """The visible tests fail, say EXPECTED, and end in the test cell (not in its clean-up)."""
-    outcome = caught(run(test_id, source))
-    assert outcome.in_test_cell, f"the failure was not reported by a check: {outcome}"
-    assert expected in outcome.message, f"the message does not say {expected!r}: {outcome}"
-    return outcome
+    return caught(run(test_id, source), says=expected)
 
 
 def variant(base, old, new):
@@ -70,14 +63,14 @@ BY_HAND_RIGHT = [
 ]
 
 
-@pytest.mark.parametrize("case", BY_HAND_WRONG, ids=ids(BY_HAND_WRONG))
+@pytest.mark.parametrize("case", BY_HAND_WRONG, ids=case_ids(BY_HAND_WRONG))
 def test_output_by_hand_mistake_is_caught(case):
     outcome = wrong("test_output_by_hand", case[1], case[2])
     assert "-3" not in outcome.message and "[[-1, 0]" not in outcome.message, \
         f"the message gives the answer away: {outcome}"
 
 
-@pytest.mark.parametrize("case", BY_HAND_RIGHT, ids=ids(BY_HAND_RIGHT))
+@pytest.mark.parametrize("case", BY_HAND_RIGHT, ids=case_ids(BY_HAND_RIGHT))
 def test_output_by_hand_right_variant_is_accepted(case):
     accepted(run("test_output_by_hand", case[1]))
 
@@ -135,12 +128,12 @@ def conv_output_size(input_size, filter_size, stride=1, pad=0):
 ]
 
 
-@pytest.mark.parametrize("case", SIZE_WRONG, ids=ids(SIZE_WRONG))
+@pytest.mark.parametrize("case", SIZE_WRONG, ids=case_ids(SIZE_WRONG))
 def test_conv_output_size_mistake_is_caught(case):
     wrong("test_conv_output_size", case[1], case[2])
 
 
-@pytest.mark.parametrize("case", SIZE_RIGHT, ids=ids(SIZE_RIGHT))
+@pytest.mark.parametrize("case", SIZE_RIGHT, ids=case_ids(SIZE_RIGHT))
 def test_conv_output_size_right_variant_is_accepted(case):
     accepted(run("test_conv_output_size", case[1]))
 
@@ -203,12 +196,12 @@ def im2col(x, filter_h, filter_w, stride=1, pad=0):
 ]
 
 
-@pytest.mark.parametrize("case", IM2COL_WRONG, ids=ids(IM2COL_WRONG))
+@pytest.mark.parametrize("case", IM2COL_WRONG, ids=case_ids(IM2COL_WRONG))
 def test_im2col_mistake_is_caught(case):
     wrong("test_im2col", case[1], case[2])
 
 
-@pytest.mark.parametrize("case", IM2COL_RIGHT, ids=ids(IM2COL_RIGHT))
+@pytest.mark.parametrize("case", IM2COL_RIGHT, ids=case_ids(IM2COL_RIGHT))
 def test_im2col_right_variant_is_accepted(case):
     accepted(run("test_im2col", case[1]))
 
@@ -281,12 +274,12 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 ]
 
 
-@pytest.mark.parametrize("case", COL2IM_WRONG, ids=ids(COL2IM_WRONG))
+@pytest.mark.parametrize("case", COL2IM_WRONG, ids=case_ids(COL2IM_WRONG))
 def test_col2im_mistake_is_caught(case):
     wrong("test_col2im", case[1], case[2])
 
 
-@pytest.mark.parametrize("case", COL2IM_RIGHT, ids=ids(COL2IM_RIGHT))
+@pytest.mark.parametrize("case", COL2IM_RIGHT, ids=case_ids(COL2IM_RIGHT))
 def test_col2im_right_variant_is_accepted(case):
     accepted(run("test_col2im", case[1]))
 
@@ -401,12 +394,12 @@ class Conv2D:
 ]
 
 
-@pytest.mark.parametrize("case", CONV_WRONG, ids=ids(CONV_WRONG))
+@pytest.mark.parametrize("case", CONV_WRONG, ids=case_ids(CONV_WRONG))
 def test_conv2d_mistake_is_caught(case):
     wrong("test_Conv2D", case[1], case[2])
 
 
-@pytest.mark.parametrize("case", CONV_RIGHT, ids=ids(CONV_RIGHT))
+@pytest.mark.parametrize("case", CONV_RIGHT, ids=case_ids(CONV_RIGHT))
 def test_conv2d_right_variant_is_accepted(case):
     accepted(run("test_Conv2D", case[1]))
 
@@ -539,12 +532,12 @@ class MaxPool2D:
 ]
 
 
-@pytest.mark.parametrize("case", POOL_WRONG, ids=ids(POOL_WRONG))
+@pytest.mark.parametrize("case", POOL_WRONG, ids=case_ids(POOL_WRONG))
 def test_maxpool2d_mistake_is_caught(case):
     wrong("test_MaxPool2D", case[1], case[2])
 
 
-@pytest.mark.parametrize("case", POOL_RIGHT, ids=ids(POOL_RIGHT))
+@pytest.mark.parametrize("case", POOL_RIGHT, ids=case_ids(POOL_RIGHT))
 def test_maxpool2d_right_variant_is_accepted(case):
     accepted(run("test_MaxPool2D", case[1]))
 

@@ -13,21 +13,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
-from tests.support.mistakes import accepted, caught, check  # noqa: E402
+from tests.support.mistakes import accepted, case_ids, caught, check  # noqa: E402
 
 NB = "06-keras-cnn"
 
 
-def ids(cases):
-    return [case[0] for case in cases]
-
-
 def wrong(test_id, expected, source):
     """The visible tests fail, say EXPECTED, and end in the test cell."""
-    outcome = caught(check(NB, test_id, source))
-    assert outcome.in_test_cell, f"the failure was not reported by a check: {outcome}"
-    assert expected in outcome.message, f"the message does not say {expected!r}: {outcome}"
-    return outcome
+    return caught(check(NB, test_id, source), says=expected)
 
 
 # ---- Exercise 1 (★): neuron_gradient -------------------------------------------------------------
@@ -120,13 +113,13 @@ def neuron_gradient(w, b, x, t):
 ]
 
 
-@pytest.mark.parametrize("case", NEURON_GRADIENT_WRONG, ids=ids(NEURON_GRADIENT_WRONG))
+@pytest.mark.parametrize("case", NEURON_GRADIENT_WRONG, ids=case_ids(NEURON_GRADIENT_WRONG))
 def test_neuron_gradient_mistake_is_caught(case):
     _, expected, source = case
     wrong("test_neuron_gradient", expected, source)
 
 
-@pytest.mark.parametrize("case", NEURON_GRADIENT_RIGHT, ids=ids(NEURON_GRADIENT_RIGHT))
+@pytest.mark.parametrize("case", NEURON_GRADIENT_RIGHT, ids=case_ids(NEURON_GRADIENT_RIGHT))
 def test_neuron_gradient_right_variant_is_accepted(case):
     accepted(check(NB, "test_neuron_gradient", case[1]))
 
@@ -219,12 +212,12 @@ def build_model():
 ]
 
 
-@pytest.mark.parametrize("case", BUILD_MODEL_WRONG, ids=ids(BUILD_MODEL_WRONG))
+@pytest.mark.parametrize("case", BUILD_MODEL_WRONG, ids=case_ids(BUILD_MODEL_WRONG))
 def test_build_model_mistake_is_caught(case):
     _, expected, source = case
     wrong("test_build_model", expected, source)
 
 
-@pytest.mark.parametrize("case", BUILD_MODEL_RIGHT, ids=ids(BUILD_MODEL_RIGHT))
+@pytest.mark.parametrize("case", BUILD_MODEL_RIGHT, ids=case_ids(BUILD_MODEL_RIGHT))
 def test_build_model_right_variant_is_accepted(case):
     accepted(check(NB, "test_build_model", case[1]))

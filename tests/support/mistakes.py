@@ -112,12 +112,21 @@ def check(assignment, test_grade_id, answer_source, setup=""):
     return Outcome(True)
 
 
-def caught(outcome):
-    """The assertion a mistakes test makes: the tests failed, and said something useful."""
+def caught(outcome, says=None):
+    """The assertion a mistakes test makes: the tests failed, and said something useful. With SAYS,
+    also: a check of the test cell reported it (not the learner's own code), in words holding SAYS."""
     assert not outcome.passed, "the visible tests passed this wrong answer"
     assert outcome.message.strip(), f"the visible tests failed with an empty message: {outcome}"
     assert "finally" not in outcome.last_line, f"the traceback ends in clean-up code: {outcome}"
+    if says is not None:
+        assert outcome.in_test_cell, f"the failure was not reported by a check: {outcome}"
+        assert says in outcome.message, f"the message does not say {says!r}: {outcome}"
     return outcome
+
+
+def case_ids(cases):
+    """pytest ids for (name, ...) tuples: the name of each mistake."""
+    return [case[0] for case in cases]
 
 
 def accepted(outcome):

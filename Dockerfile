@@ -72,6 +72,16 @@ RUN site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths(
     /opt/venv/bin/python -c 'import tensorflow, keras, nbgrader, matplotlib, jupyterlab, ipywidgets'
 
 # ---------------------------------------------------------------------------------------------
+# locale-ja: the compiled ja_JP.UTF-8 locale (MATCHBOX_LANG=ja), a few MB, without the 16 MB of
+# locale sources the `locales` package installs.
+FROM build-base AS locale-ja
+RUN apt-get update && \
+    apt-get install -y --no-install-recommends locales && \
+    localedef --no-archive -i ja_JP -c -f UTF-8 ja_JP.UTF-8 && \
+    test -d /usr/lib/locale/ja_JP.utf8 && \
+    rm -rf /var/lib/apt/lists/*
+
+# ---------------------------------------------------------------------------------------------
 # docker-cli: only the Docker client, for the instructor's grader (its kernels are containers).
 # Debian ships it inside docker.io, daemon included: take the one binary (libc only).
 FROM build-base AS docker-cli
@@ -89,8 +99,12 @@ RUN apt-get update && \
         # the interpreter the venv links to
         python3 \
         # PID 1: forwards signals and reaps the zombies kernels leave behind
-        tini && \
+        tini \
+        # a Japanese font (6 MB): matplotlib falls back to it for glyphs DejaVu Sans lacks
+        fonts-ipaexfont-gothic && \
     rm -rf /var/lib/apt/lists/*
+# MATCHBOX_LANG=ja sets LANG=ja_JP.UTF-8 (src/matchbox/lab/start.py)
+COPY --from=locale-ja /usr/lib/locale/ja_JP.utf8 /usr/lib/locale/ja_JP.utf8
 
 ARG NB_USER=jovyan NB_UID=1000 NB_GID=100
 RUN useradd --create-home --shell /bin/bash --uid "${NB_UID}" --gid "${NB_GID}" "${NB_USER}" && \
@@ -103,7 +117,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     SHELL=/bin/bash \
     HOME=/home/${NB_USER} \
     TF_CPP_MIN_LOG_LEVEL=1 \
-    TF_FORCE_GPU_ALLOW_GROWTH=true
+    TF_FORCE_GPU_ALLOW_GROWTH=true \
+    MATPLOTLIBRC=/etc/matplotlibrc \
+    MATCHBOX_LANG=en
 
 COPY --from=datasets /data /opt/matchbox/data
 COPY --from=python /opt/venv /opt/venv
@@ -124,14 +140,23 @@ CMD []
 # Local files last: they change most often.
 COPY image/jupyter_server_config.py image/nbgrader_config.py /etc/jupyter/
 COPY image/healthcheck /usr/local/bin/
-# Offline by design: JupyterLab neither asks about nor fetches news and updates.
+# Offline by design: JupyterLab neither asks about nor fetches news and updates. The same
+# defaults with Japanese menus for MATCHBOX_LANG=ja (image/jupyter_server_config.py picks the
+# folder; a participant's own choice in Settings > Language still wins).
 COPY image/overrides.json /opt/venv/share/jupyter/lab/settings/overrides.json
+RUN mkdir -p /opt/matchbox/lab-settings/ja && \
+    python -c 'import json, sys; o = json.load(open(sys.argv[1])); o["@jupyterlab/translation-extension:plugin"] = {"locale": "ja_JP"}; json.dump(o, open(sys.argv[2], "w"), indent=2)' \
+        /opt/venv/share/jupyter/lab/settings/overrides.json /opt/matchbox/lab-settings/ja/overrides.json
+# Japanese labels in figures: the IPAex font after DejaVu Sans (matplotlib falls back per glyph)
+COPY image/matplotlibrc /etc/matplotlibrc
 # The matchbox distribution (src/): what notebooks import, start-lab, the grader's code (no course).
 COPY pyproject.toml /tmp/matchbox-src/
 COPY src/ /tmp/matchbox-src/src/
 RUN pip install --quiet --no-cache-dir --no-deps --no-build-isolation /tmp/matchbox-src && \
     rm -rf /tmp/matchbox-src
 COPY handson/ /opt/matchbox/handson/
+# The Japanese student notebooks (MATCHBOX_LANG=ja): generated from solutions/ and ja/translations
+COPY ja/handson/ /opt/matchbox/ja/handson/
 
 USER ${NB_UID}
 WORKDIR /home/${NB_USER}/work
@@ -151,7 +176,7 @@ RUN jupyter labextension enable --level=sys_prefix \
         @jupyter/nbgrader:formgrader @jupyter/nbgrader:create-assignment @jupyter/nbgrader:course-list && \
     jupyter server extension enable --sys-prefix \
         nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list && \
-    rm -rf /opt/matchbox/handson && \
+    rm -rf /opt/matchbox/handson /opt/matchbox/ja && \
     # (no CourseDirectory.root: the course is the folder nbgrader runs in, so that `grade` can
     # run nbgrader in its private copies of the course)
     printf '%s\n' \
@@ -161,6 +186,8 @@ RUN jupyter labextension enable --level=sys_prefix \
 COPY nbgrader_config.py /opt/matchbox/handson/
 COPY solutions/ /opt/matchbox/handson/solutions/
 COPY handson/ /opt/matchbox/handson/handson/
+# the Japanese edition: its catalogues (the grader's feedback in Japanese), notebooks and solutions
+COPY ja/ /opt/matchbox/handson/ja/
 # `grade` in the instructor's terminal: the distribution's console script matchbox-grade
 RUN ln -s /opt/venv/bin/matchbox-grade /usr/local/bin/grade
 # formgrader shows a student's markdown cell with active HTML as text (nbgrader does not sanitise it)

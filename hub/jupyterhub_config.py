@@ -63,6 +63,9 @@ c.MatchboxSpawner.disks_dir = s.disks_dir
 WORK_VOLUME = f"{s.prefix}-user-{{username}}"  # DockerSpawner fills in {username}
 c.MatchboxSpawner.work_volume = WORK_VOLUME
 c.MatchboxSpawner.participant_gid_base = s.participant_gid_base
+# Each participant picks the language (English or Japanese) on the start page; MATCHBOX_HUB_LANG
+# is preselected (matchbox.hub.spawner: MATCHBOX_LANG of the participant's container).
+c.MatchboxSpawner.default_language = s.language
 c.DockerSpawner.image = s.user_image
 c.DockerSpawner.prefix = s.prefix
 c.DockerSpawner.network_name = s.prefix  # the network compose makes for the hub

@@ -19,3 +19,9 @@ if not os.environ.get("JUPYTERHUB_SERVICE_URL"):
     # The throttle keys on the TCP peer: X-Forwarded-For / X-Real-Ip would let an attacker pick
     # any address, so they are never trusted here.
     c.ServerApp.trust_xheaders = False
+
+# MATCHBOX_LANG=ja (checked by start-lab / start-singleuser): JupyterLab's menus in Japanese by
+# default, from the same overrides plus the locale (made at image build); a participant's own
+# choice in Settings > Language is a user setting and still wins.
+if os.environ.get("MATCHBOX_LANG") == "ja" and os.path.isdir("/opt/matchbox/lab-settings/ja"):
+    c.LabServerApp.app_settings_dir = "/opt/matchbox/lab-settings/ja"

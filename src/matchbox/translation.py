@@ -257,8 +257,9 @@ def check_translation(text, translation):
 
 
 def lookup(catalogue, cell_id, text):
-    """The current translation of text in cell cell_id: an entry neither fuzzy nor obsolete."""
-    entry = catalogue.get((cell_id, text))
+    """The current translation of text in cell cell_id (else of the same text in any cell: a
+    submission's cell may have a new id): an entry neither fuzzy nor obsolete."""
+    entry = catalogue.get((cell_id, text)) or catalogue.get((None, text))
     if entry is None or not entry.msgstr or "fuzzy" in entry.flags or entry.obsolete:
         return None
     return entry.msgstr
@@ -298,7 +299,12 @@ def read_catalogue(path):
     path = Path(path)
     if not path.is_file():
         return {}
-    return {(entry.msgctxt, entry.msgid): entry for entry in polib.pofile(str(path))}
+    catalogue = {}
+    for entry in polib.pofile(str(path)):
+        catalogue[(entry.msgctxt, entry.msgid)] = entry
+        if entry.msgstr and "fuzzy" not in entry.flags:
+            catalogue.setdefault((None, entry.msgid), entry)
+    return catalogue
 
 
 def translate_notebook(notebook, catalogue, language):
@@ -321,7 +327,7 @@ def find_stale(notebook, catalogue, report):
     for label, text in report.untranslated:
         missing.setdefault(label, []).append(text)
     for (cell_id, english), entry in catalogue.items():
-        if (cell_id, english) in current or entry.obsolete or not entry.msgstr:
+        if cell_id is None or (cell_id, english) in current or entry.obsolete or not entry.msgstr:
             continue
         if "fuzzy" in entry.flags:
             continue

@@ -186,7 +186,8 @@ def grade_one(student, folder, assignment, course, options, work, caps=intake.Ca
     tmp = Path(work) / "students" / student  # apart from zip-collect/, exchange-collect/
     tmp.mkdir(parents=True)
     config_file = grading_config.write_config(
-        grading_config.student_config(tmp, course_id=course.course_id, **options),
+        grading_config.student_config(tmp, course_id=course.course_id, translations_root=course.root,
+                                      **options),
         tmp / "grading-config.json")
     shutil.copytree(course.root / course.source / assignment, tmp / "source" / assignment,
                     ignore=shutil.ignore_patterns(*CLUTTER))

@@ -37,6 +37,14 @@ FEEDBACK_PREPROCESSORS = [
     "matchbox.grader.feedback.SafeMarkdown",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# nbgrader's sanitising steps, with the test cells restored in the submission's language
+SANITIZE_PREPROCESSORS = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "matchbox.grader.language.OverwriteCellsInLanguage",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 DEATHS = "kernel-deaths.jsonl"  # SandboxExecute's record of kernels that died, in a student's copy
 DEFAULT_CELL_TIMEOUT = 300
 
@@ -86,17 +94,21 @@ def overridden(config, **sections):
     return merged
 
 
-def student_config(root, *, course_id, cell_timeout, max_output_bytes, max_lines, kernel):
+def student_config(root, *, course_id, cell_timeout, max_output_bytes, max_lines, kernel,
+                   translations_root=""):
     """The Config of one student's private grading copy of the course at ROOT (source/, its own
     gradebook.db): sandboxed autograde, inert feedback. kernel: SandboxKernelManager's traits
-    (image, memory, cpus, pids, wall_s, run_label, service_socket)."""
+    (image, memory, cpus, pids, wall_s, run_label, service_socket). translations_root: the real
+    course, whose LANGUAGE/translations give feedback in a submission's language."""
     root = Path(root)
     c = Config()
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.source_directory = "source"
     c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     c.CourseDirectory.course_id = course_id
+    c.Autograde.sanitize_preprocessors = list(SANITIZE_PREPROCESSORS)
     c.Autograde.autograde_preprocessors = list(AUTOGRADE_PREPROCESSORS)
+    c.OverwriteCellsInLanguage.translations_root = str(translations_root)
     c.OverwriteCells.add_missing_cells = True  # a deleted test cell is put back, and scored
     c.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
     c.HTMLExporter.sanitize_html = True

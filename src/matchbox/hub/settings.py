@@ -17,7 +17,7 @@ import os
 import sys
 
 from jupyterhub.traitlets import ByteSpecification
-from traitlets import Float, HasTraits, Integer, TraitError, TraitType, Unicode
+from traitlets import CaselessStrEnum, Float, HasTraits, Integer, TraitError, TraitType, Unicode
 
 
 class SettingsError(ValueError):
@@ -56,6 +56,11 @@ class HubSettings(HasTraits):
                              "The admin's image (the course, formgrader, `grade`). docker-compose.yml "
                              "sets it to `matchbox-hub-instructor:${MATCHBOX_HUB_TAG}`.",
                              compose="matchbox-hub-instructor:${MATCHBOX_HUB_TAG:-latest}")
+
+    language = _knob(CaselessStrEnum(["en", "ja"], default_value="en"), "MATCHBOX_HUB_LANG",
+                     "The language preselected when a participant starts their server (each "
+                     "chooses on the start page): the notebooks, JupyterLab's menus and the "
+                     "locale (MATCHBOX_LANG of the image).")
 
     # ---- accounts ---------------------------------------------------------------------------
     admin = _knob(Unicode("instructor"), "MATCHBOX_HUB_ADMIN", "The instructor's (admin's) account name.")
@@ -165,6 +170,8 @@ def kind(trait):
         return f"a whole number, {trait.min} or more"
     if isinstance(trait, Float):
         return f"a number, {trait.min:g} or more"
+    if isinstance(trait, CaselessStrEnum):
+        return " or ".join(f"`{value}`" for value in trait.values)
     return "text"
 
 

@@ -4,12 +4,13 @@ group of its own for each participant's server (recorded in the exchange's roste
 instructor's image, group, volumes and environment for the admin's server."""
 
 import asyncio
+import html
 import os
 import time
 
 from dockerspawner import DockerSpawner
 from jupyterhub.traitlets import ByteSpecification
-from traitlets import Dict, Integer, Unicode
+from traitlets import Dict, Integer, Unicode, default
 
 from matchbox.hub import disks, exchange
 
@@ -60,6 +61,49 @@ class MatchboxSpawner(DockerSpawner):
                     "submission's group says whose server wrote it.",
     ).tag(config=True)
 
+    languages = Dict(
+        {"en": "English", "ja": "日本語 (Japanese)"},
+        help="The languages a participant chooses from when their server starts (MATCHBOX_LANG "
+             "of the image: the notebooks, JupyterLab's menus and the locale), code -> name shown.",
+    ).tag(config=True)
+
+    default_language = Unicode(
+        "en", help="The language preselected on the start page (a key of `languages`); the "
+                   "instructor's choice for the room (MATCHBOX_HUB_LANG).",
+    ).tag(config=True)
+
+    @default("options_form")
+    def _language_form(self):
+        """The start page's one question: the language. The last choice is preselected."""
+        return self._render_language_form
+
+    def _render_language_form(self, spawner):
+        chosen = (spawner.user_options or {}).get("language") or self.default_language
+        options = "".join(
+            f'<option value="{html.escape(code)}"{" selected" if code == chosen else ""}>'
+            f"{html.escape(name)}</option>" for code, name in self.languages.items())
+        return ('<label for="matchbox-language">Language of the notebooks and menus / '
+                'ノートブックとメニューの言語</label>'
+                f'<select class="form-control" id="matchbox-language" name="language">{options}</select>')
+
+    @default("options_from_form")
+    def _language_from_form(self):
+        def options_from_form(formdata):
+            language = (formdata.get("language") or [self.default_language])[0]
+            if language not in self.languages:
+                raise ValueError(f"unknown language {language!r}: choose one of "
+                                 + ", ".join(self.languages))
+            return {"language": language}
+        return options_from_form
+
+    @property
+    def language(self):
+        """The participant's choice (the API's user_options too), else the room's default."""
+        language = (self.user_options or {}).get("language") or self.default_language
+        if language not in self.languages:
+            raise ValueError(f"unknown language {language!r}: choose one of " + ", ".join(self.languages))
+        return language
+
     @property
     def volume_name(self):
         return self.work_volume.format(**self.template_namespace())
@@ -82,6 +126,7 @@ class MatchboxSpawner(DockerSpawner):
             self._as_instructor()
         else:
             self._as_participant()
+        self.environment = {**self.environment, "MATCHBOX_LANG": self.language}
         return await super().start()
 
     def _as_participant(self):

@@ -16,6 +16,11 @@ from collections import defaultdict
 from pathlib import Path
 
 HANDSON = Path("/opt/matchbox/handson")
+# MATCHBOX_LANG: the edition seeded into the work folder and the language of the menus, the
+# locale and the figures' fonts. English is HANDSON; another language's notebooks are in
+# EDITIONS/LANG/handson (the instructor's image has the course in HANDSON for every language).
+EDITIONS = Path("/opt/matchbox")
+LANGUAGES = {"en": "C.UTF-8", "ja": "ja_JP.UTF-8"}  # MATCHBOX_LANG -> LANG
 WORK = Path.home() / "work"
 # Seeding writes each file under this prefix first, then links it into place; a start that died
 # half-way leaves such a file behind, and the next start removes it.
@@ -218,14 +223,40 @@ def report(seeding, work):
               flush=True)
 
 
-def prepare_work_folder():
-    """Refuse root, check the work folder is writable, then seed it; start-singleuser (the hub) calls this too."""
+def use_language(env):
+    """Check MATCHBOX_LANG (en, the default, or ja) and set the locale for it in env (LANG,
+    which the server, its kernels and terminals inherit); returns the language."""
+    language = env.get("MATCHBOX_LANG", "").strip().lower() or "en"
+    language = {"ja_jp": "ja", "ja-jp": "ja", "jp": "ja", "japanese": "ja", "english": "en"}.get(language, language)
+    if language not in LANGUAGES:
+        refuse(f"MATCHBOX_LANG={env['MATCHBOX_LANG']!r} is not a language of this workshop: use "
+               + " or ".join(f"MATCHBOX_LANG={code}" for code in LANGUAGES)
+               + " (English is the default).")
+    env["MATCHBOX_LANG"] = language
+    env["LANG"] = LANGUAGES[language]
+    env.pop("LC_ALL", None)
+    return language
+
+
+def edition(language):
+    """The folder of the hands-on notebooks in this language (English where there is no other)."""
+    folder = EDITIONS / language / "handson"
+    return folder if language != "en" and folder.is_dir() else HANDSON
+
+
+def prepare_work_folder(language="en"):
+    """Refuse root, check the work folder is writable, then seed it with the notebooks in the
+    language; start-singleuser (the hub) calls this too."""
     refuse_root()
     if not WORK.is_dir() or not os.access(WORK, os.W_OK):
         refuse(f"the work folder {WORK} is missing or not writable by uid {os.getuid()}. "
                "A bind-mounted host folder must be writable by uid 1000 (chown 1000 DIR), "
                "or use a named volume (docker run -v matchbox-work:/home/jovyan/work ...).")
-    report(seed(HANDSON, WORK), WORK)
+    source = edition(language)
+    if source != HANDSON:
+        print(f"start-lab: MATCHBOX_LANG={language}: the notebooks, menus and locale in "
+              f"{language} ({source})", flush=True)
+    report(seed(source, WORK), WORK)
 
 
 # ---- the password --------------------------------------------------------------------------------
@@ -303,8 +334,9 @@ def main(argv=None):
         exec_under_init(command, dict(os.environ))
     refuse_root()  # before anything reads the password or touches the volume
     env = dict(os.environ)
+    language = use_language(env)
     args = password_args(env)
-    prepare_work_folder()
+    prepare_work_folder(language)
     if any(arg.startswith("--PasswordIdentityProvider.hashed_password") for arg in args):
         print("start-lab: log in with the workshop PASSWORD at http://localhost:8888", flush=True)
     exec_under_init(["jupyter", "lab", *args, *command], env)

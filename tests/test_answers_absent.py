@@ -1,7 +1,8 @@
 """No answers in the participant image.
 
 Every distinctive line of every `### BEGIN SOLUTION` and `### BEGIN HIDDEN TESTS` block in
-solutions/ is a fingerprint. The participant image's whole filesystem (`docker export`, streamed,
+solutions/ and in the Japanese edition's ja/solutions/ (whose hidden tests speak Japanese) is a
+fingerprint. The participant image's whole filesystem (`docker export`, streamed,
 never written to disk) must hold none of them, in any text file. The instructor image carries
 the course, so it must hold every one: the control that shows the scanner finds what it looks for.
 
@@ -30,7 +31,17 @@ import time
 import pytest
 
 from tests.support.containers import ROOT, docker
-from tests.support.course import HANDSON, SOLUTIONS, all_notebooks, load, meta, split_blocks, text
+from tests.support.course import (
+    HANDSON,
+    JA_HANDSON,
+    JA_SOLUTIONS,
+    SOLUTIONS,
+    all_notebooks,
+    load,
+    meta,
+    split_blocks,
+    text,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -65,12 +76,12 @@ def fingerprints():
     """{normalised piece: (notebook, cell, block kind, the line)} of every block line of
     solutions/ that no student notebook in handson/ shows (those are public by design)."""
     public = set()
-    for path in all_notebooks(HANDSON):
+    for path in all_notebooks(HANDSON) + all_notebooks(JA_HANDSON):
         for cell in load(path)["cells"]:
             for line in text(cell).splitlines():
                 public |= pieces(line)
     found = {}
-    for path in all_notebooks(SOLUTIONS):
+    for path in all_notebooks(SOLUTIONS) + all_notebooks(JA_SOLUTIONS):  # both editions' answers
         for index, cell in enumerate(load(path)["cells"]):
             for kind, (begin, end) in BLOCKS.items():
                 inside, _ = split_blocks(text(cell), begin, end)

@@ -251,6 +251,8 @@ def check_translation(text, translation):
     node = parse_literal(translation)
     if literal_words(node) is None:
         return "is not a Python string literal (quotes, f-prefix, escapes?)"
+    if not literal_words(node).strip():
+        return "is empty: a message must still say something"
     if placeholders(node) != placeholders(parse_literal(text.source)):
         return "must keep the same {placeholders} as the English"
     return None

@@ -20,6 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 HANDSON = ROOT / "handson"
+# the Japanese edition, generated from solutions/ and ja/translations/ by scripts/generate
+JA_SOLUTIONS = ROOT / "ja" / "solutions"
+JA_HANDSON = ROOT / "ja" / "handson"
+JA_TRANSLATIONS = ROOT / "ja" / "translations"
 GENERATE = ROOT / "scripts" / "generate"
 BIN = Path(sys.executable).parent  # the venv running the tests has nbgrader, jupyter, alembic
 NBGRADER = str(BIN / "nbgrader")

@@ -111,12 +111,12 @@ def test_every_check_says_what_failed(assignment):
         assert not silent, f"{path.relative_to(ROOT)}: checks that would fail without a sentence: {silent}"
 
 
-def exercise_markdown(nb):
-    """{answer grade_id: the markdown from its exercise heading to the answer cell}."""
+def exercise_markdown(nb, word="Exercise"):
+    """{answer grade_id: the markdown from its exercise heading (### ... WORD) to the answer cell}."""
     found, pending = {}, []
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
-            if "### " in text(cell) and "Exercise" in text(cell):
+            if "### " in text(cell) and word in text(cell):
                 pending = []
             pending.append(text(cell))
         elif is_answer(cell):

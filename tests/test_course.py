@@ -18,6 +18,8 @@ import pytest
 from tests.support.course import (
     GENERATE,
     HANDSON,
+    JA_HANDSON,
+    JA_SOLUTIONS,
     NBGRADER,
     ROOT,
     SOLUTIONS,
@@ -37,6 +39,8 @@ from tests.support.course import (
 ASSIGNMENTS = assignments()
 DEFAULT_BOUND_S = 150  # only for time limits of assignments that have no curriculum bound
 STUDENTS = ("solved", "untouched", "onewrong")
+# Japanese submissions in the same batch, graded against the same English source
+JA_STUDENTS = ("ja-solved", "ja-untouched")
 
 
 def limit_s(assignment):
@@ -79,13 +83,23 @@ def executed(assignment, tmp_path_factory, data_root):
     return results
 
 
-@pytest.fixture(scope="session")
-def validated(assignment, tmp_path_factory, data_root):
-    """(nbgrader validate's (status, output, seconds), how many notebooks) on a temp copy."""
-    folder = copy_assignment(SOLUTIONS / assignment, tmp_path_factory.mktemp("validate") / assignment)
+def validate(source, tmp_path_factory, data_root, assignment):
+    folder = copy_assignment(source / assignment, tmp_path_factory.mktemp("validate") / assignment)
     paths = notebooks(folder)
     return run([NBGRADER, "validate", *paths], cwd=folder, MATCHBOX_DATA=str(data_root),
                timeout=len(paths) * limit_s(assignment) + 60), len(paths)
+
+
+@pytest.fixture(scope="session")
+def validated(assignment, tmp_path_factory, data_root):
+    """(nbgrader validate's (status, output, seconds), how many notebooks) on a temp copy."""
+    return validate(SOLUTIONS, tmp_path_factory, data_root, assignment)
+
+
+@pytest.fixture(scope="session")
+def validated_ja(assignment, tmp_path_factory, data_root):
+    """The same for the Japanese solution notebooks (ja/solutions)."""
+    return validate(JA_SOLUTIONS, tmp_path_factory, data_root, assignment)
 
 
 def submit(course, assignment):
@@ -97,11 +111,12 @@ def submit(course, assignment):
         f"{student_dir} lacks the notebooks {names}: run scripts/generate"
     last = names[-1]
     wrong = exercises(load(SOLUTIONS / assignment / last))[-1][0]
-    for student in STUDENTS:
-        dest = copy_assignment(student_dir, course / "submitted" / student / assignment)
-        for name in names if student != "untouched" else ():
+    for student in STUDENTS + JA_STUDENTS:
+        students, solutions = (JA_HANDSON, JA_SOLUTIONS) if student.startswith("ja-") else (HANDSON, SOLUTIONS)
+        dest = copy_assignment(students / assignment, course / "submitted" / student / assignment)
+        for name in names if not student.endswith("untouched") else ():
             stubs = {wrong} if student == "onewrong" and name == last else set()
-            nb = submission(load(student_dir / name), load(SOLUTIONS / assignment / name), stubs)
+            nb = submission(load(students / assignment / name), load(solutions / assignment / name), stubs)
             (dest / name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
                                      encoding="utf-8")
     return f"{last[:-6]}/{wrong}"
@@ -119,7 +134,7 @@ def graded_course(assignment, tmp_path_factory, data_root):
                      f"--CourseDirectory.db_url={db}"], cwd=course)
     assert generated[0] == 0, f"generate_assignment failed:\n{generated[1][-3000:]}"
     wrong = submit(course, assignment)
-    count = len(STUDENTS) * len(notebooks(SOLUTIONS / assignment))
+    count = len(STUDENTS + JA_STUDENTS) * len(notebooks(SOLUTIONS / assignment))
     graded = run([NBGRADER, "autograde", assignment, "--force", f"--CourseDirectory.db_url={db}"],
                  cwd=course, timeout=count * limit_s(assignment) + 120, MATCHBOX_DATA=str(data_root))
     status, output, _ = run([sys.executable, "-m", "tests.support.course", "gradebook", db, assignment])
@@ -189,6 +204,46 @@ def test_generate_refuses_sources_with_outputs(tmp_path, case):
     assert not (repo / "handson").exists(), "scripts/generate wrote a release despite refusing"
 
 
+def test_generate_check_flags_a_translation_whose_english_changed(tmp_path):
+    """Does scripts/generate build the Japanese edition from the catalogue, and does --check go
+    red, naming the cell and the old and new English, when a translated English cell changed,
+    and name a new cell that has no translation?"""
+    from tests.support.translation import pseudo_catalogue
+
+    first = first_assignment()
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy2(GENERATE, repo / "scripts" / "generate")
+    shutil.copy2(ROOT / "nbgrader_config.py", repo)
+    copy_assignment(SOLUTIONS / first, repo / "solutions" / first)
+    source = notebooks(repo / "solutions" / first)[0]
+    nb = load(source)
+    pseudo_catalogue(nb, repo / "ja" / "translations" / f"{first}.po")
+    generate = [sys.executable, repo / "scripts" / "generate"]
+    status, output, _ = run(generate, cwd=repo)
+    assert status == 0 and "incomplete" not in output, output
+    japanese = load(repo / "ja" / "handson" / first / source.name)
+    assert japanese["metadata"]["matchbox"] == {"language": "ja"}
+    assert "【ja】" in text(japanese["cells"][0]) and "ここにあなたのコードを書きます" in json.dumps(
+        japanese, ensure_ascii=False), "the Japanese student version lacks its translation or stub"
+    status, output, _ = run([*generate, "--check"], cwd=repo)
+    assert status == 0, output
+
+    markdown = next(i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "markdown")
+    old = text(nb["cells"][markdown])
+    nb["cells"][markdown]["source"] = old + "\nOne more sentence."
+    nb["cells"].insert(markdown + 1, {"cell_type": "markdown", "id": "brand-new", "metadata": {},
+                                      "source": "A new paragraph nobody translated."})
+    source.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    status, output, _ = run([*generate, "--check"], cwd=repo)
+    assert status == 1, output
+    cell_id = nb["cells"][markdown]["id"]
+    assert f"{first} cell {cell_id}: the English changed after its translation" in output, output
+    assert "One more sentence." in output and " ".join(old.split())[-20:] in output, output
+    assert f"{first} cell brand-new: no translation for 'A new paragraph nobody translated.'" in output, output
+    assert "stale   ja/solutions" in output and "Fix: python -m matchbox.translation update ja" in output
+
+
 # ---- execution --------------------------------------------------------------------------------
 
 def test_solution_runs_top_to_bottom_within_twice_its_bound(executed, assignment):
@@ -207,6 +262,15 @@ def test_solution_runs_top_to_bottom_within_twice_its_bound(executed, assignment
 def test_solution_passes_nbgrader_validate(validated):
     """Does `nbgrader validate` pass every test cell of the solution notebooks?"""
     (status, output, _), count = validated
+    assert status == 0, output
+    assert output.count("Success! Your notebook passes all the tests.") == count, output
+    assert "VALIDATION FAILED" not in output and "CHANGED" not in output, output
+
+
+def test_japanese_solution_passes_nbgrader_validate(validated_ja, assignment):
+    """Does the Japanese solution notebook (ja/solutions) run and pass every test cell?"""
+    (status, output, seconds), count = validated_ja
+    print(f"ja/{assignment}: validated in {seconds:.1f} s")
     assert status == 0, output
     assert output.count("Success! Your notebook passes all the tests.") == count, output
     assert "VALIDATION FAILED" not in output and "CHANGED" not in output, output
@@ -248,6 +312,20 @@ def test_autograde_fails_every_test_of_the_untouched_student_version(graded_cour
     passed = {key: cell["score"] for key, cell in scores["cells"].items() if cell["score"] != 0}
     assert not passed, f"test cells that pass without any answer: {passed}"
     assert scores["score"] == 0
+
+
+def test_autograde_gives_japanese_submissions_the_english_scores(graded_course, assignment):
+    """Graded in the same batch against the one English source, does the Japanese solved
+    submission get exactly the solved English one's scores, cell by cell, and does every test
+    of the untouched Japanese student version fail?"""
+    english, _, _ = graded(graded_course, assignment, "solved")
+    japanese, _, _ = graded(graded_course, assignment, "ja-solved")
+    assert {k: c["score"] for k, c in japanese["cells"].items()} == \
+           {k: c["score"] for k, c in english["cells"].items()}
+    assert japanese["score"] == english["score"] == english["max_score"]
+    untouched, _, _ = graded(graded_course, assignment, "ja-untouched")
+    passed = {key: cell["score"] for key, cell in untouched["cells"].items() if cell["score"] != 0}
+    assert not passed and untouched["score"] == 0, f"Japanese test cells that pass without any answer: {passed}"
 
 
 def test_autograde_takes_exactly_the_points_of_one_undone_exercise(graded_course, assignment):

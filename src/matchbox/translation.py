@@ -70,8 +70,9 @@ class Report:
     def lines(self, name):
         out = []
         for label, old, new in self.stale:
+            was, now = where_they_differ(old, new)
             out.append(f"{name} {label}: the English changed after its translation:\n"
-                       f"      was: {short(old)}\n      now: {short(new)}")
+                       f"      was: {was}\n      now: {now}")
         for label, text in self.untranslated:
             out.append(f"{name} {label}: no translation for {short(text)}")
         for label, text, problem in self.invalid:
@@ -82,6 +83,16 @@ class Report:
 def short(text, width=90):
     text = " ".join(text.split())
     return repr(text if len(text) <= width else text[:width - 1] + "…")
+
+
+def where_they_differ(old, new, before=30, width=90):
+    """Both texts shown from a little before their first difference (white space made one)."""
+    old, new = " ".join(old.split()), " ".join(new.split())
+    same = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    start = max(0, same - before)
+    show = lambda text: repr(("…" if start else "") + text[start:start + width]  # noqa: E731
+                             + ("…" if len(text) > start + width else ""))
+    return show(old), show(new)
 
 
 def cell_source(cell):

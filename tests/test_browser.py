@@ -36,3 +36,24 @@ def test_participant_logs_in_opens_welcome_and_runs_a_cell(start_lab, page):
     expect(page.get_by_text("Would you like to get notified")).to_have_count(0)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "browser-welcome-cell-ran.png")
+
+
+def test_japanese_participant_sees_japanese_menus_and_notebooks(start_lab, page):
+    """With MATCHBOX_LANG=ja: log in, JupyterLab's menus in Japanese, and 01 opens in Japanese."""
+    lab = start_lab(token=None, env={"PASSWORD": "foobar-browser-ja", "MATCHBOX_LANG": "ja"})
+    page.goto(lab.url + "/login")
+    page.fill("input[type=password]", "foobar-browser-ja")
+    page.keyboard.press("Enter")
+
+    menus = page.locator("#jp-menu-panel")
+    expect(menus.get_by_text("ファイル", exact=True)).to_be_visible(timeout=60_000)
+    expect(menus.get_by_text("編集", exact=True)).to_be_visible()
+    expect(menus.get_by_text("File", exact=True)).to_have_count(0)
+    browser_list = page.locator(".jp-DirListing-content")
+    expect(browser_list.get_by_text("01-matchbox", exact=True)).to_be_visible(timeout=60_000)
+    browser_list.get_by_text("01-matchbox", exact=True).dblclick()
+    browser_list.get_by_text("01-matchbox.ipynb").dblclick()
+    notebook = page.locator(".jp-Notebook")
+    expect(notebook.get_by_text(re.compile("演習 1")).first).to_be_visible(timeout=60_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "browser-japanese-notebook.png")

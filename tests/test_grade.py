@@ -27,6 +27,8 @@ from nbgrader.api import Gradebook
 from tests.support.containers import Lab, docker
 from tests.support.course import (
     HANDSON,
+    JA_HANDSON,
+    JA_SOLUTIONS,
     ROOT,
     SOLUTIONS,
     load,
@@ -51,10 +53,18 @@ def html_text(html):
     return htmlmod.unescape(re.sub(r"<[^>]+>", "", html))
 
 
-# every line of 00-welcome's hidden tests long enough to be telling (none may reach feedback)
-HIDDEN = {line.strip() for cell in load(SOLUTIONS / ASSIGNMENT / NAME)["cells"]
+# every line of 00-welcome's hidden tests long enough to be telling, in either edition (none
+# may reach feedback)
+HIDDEN = {line.strip() for source in (SOLUTIONS, JA_SOLUTIONS)
+          for cell in load(source / ASSIGNMENT / NAME)["cells"]
           for line in split_blocks(text(cell), "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")[0]
           if len(line.strip()) >= 20}
+
+
+def first_line(source, grade_id, assignment=ASSIGNMENT):
+    """The first line of a test cell in an edition (its title: '# Tests for ... (P points)')."""
+    nb = load(source / assignment / f"{assignment}.ipynb")
+    return text(nb["cells"][answer_index(nb, grade_id)]).splitlines()[0]
 
 
 def answer_index(nb, grade_id):
@@ -140,6 +150,14 @@ def crafted(course):
         "cell_type": "markdown", "id": "markup", "metadata": {}, "source": MARKUP})
     out["markup"] = dump(nb)
 
+    # the Japanese edition in the same batch: the same scores from the same English source
+    ja_student, ja_solution = load(JA_HANDSON / ASSIGNMENT / NAME), load(JA_SOLUTIONS / ASSIGNMENT / NAME)
+    out["ja_solved"] = dump(submission(ja_student, ja_solution))
+    out["ja_untouched"] = dump(ja_student)
+    nb = submission(ja_student, ja_solution, stubs={"chain_shape"})  # test edited to pass: overwritten
+    nb["cells"][answer_index(nb, "test_chain_shape")]["source"] = "pass\n"
+    out["ja_edited_test"] = dump(nb)
+
     out["renamed"] = ("00-welcome (1).ipynb", dump(solved))
     out["invalid"] = "{ this is not a notebook"
     out["empty"] = None
@@ -198,6 +216,7 @@ CELL = {grade_id: answer_index(load(HANDSON / ASSIGNMENT / NAME), grade_id) + 1
 EXPECTED = {"solved": "8/8", "untouched": "0/8", "deleted_test": "8/8", "edited_test": "5/8",
             "snoop": "8/8", "loop": "6/8", "celltype": "5/8", "kernelspec": "8/8",
             "impostor": "5/8", "loud": "8/8", "markup": "8/8",
+            "ja_solved": "8/8", "ja_untouched": "0/8", "ja_edited_test": "5/8",
             "renamed": "8/8  (graded 00-welcome (1).ipynb as 00-welcome.ipynb)",
             "exit": died(5, CELL["chain_shape"], "chain_shape", "exited (status 1)"),
             "segfault": died(3, CELL["select_digit"], "select_digit", "crashed (SIGSEGV)"),
@@ -244,7 +263,11 @@ def test_gradebook_csv_and_feedback(graded):
         shown = html_text(html)
         quoted = sorted(line for line in HIDDEN if line in shown)
         assert "HIDDEN TESTS" not in html and not quoted, (student, quoted)  # hidden tests hidden
-        assert "hidden tests: not shown" in html and "Tests for chain_shape (3 points)" in html
+        assert "hidden tests: not shown" in html
+        # feedback in the submitter's language: the test cells as their edition words them
+        edition, other = (JA_SOLUTIONS, SOLUTIONS) if student.startswith("ja_") else (SOLUTIONS, JA_SOLUTIONS)
+        assert htmlmod.escape(first_line(edition, "test_chain_shape"), quote=False) in html, student
+        assert htmlmod.escape(first_line(other, "test_chain_shape"), quote=False) not in html, student
 
 
 def test_dead_kernel_explained_in_feedback(graded):
@@ -331,6 +354,39 @@ def test_manual_grade_survives_regrade(graded, image):
 # the cells before the sleeping one (the kernel's start, numpy's import) must fit in it on a busy
 # 2-core machine: 30 s did not, once
 WALL_S = 75
+
+
+def test_japanese_and_english_01_in_one_batch(image, tmp_path):
+    """Does an honest Japanese submission of 01 get full marks through scripts/grade, in one
+    batch with the English one, against the one English source; does the untouched Japanese
+    version get none; and does each read its feedback in its own language?"""
+    assignment = "01-matchbox"
+    name = f"{assignment}.ipynb"
+    course = make_course(tmp_path, assignments=(assignment,))
+    editions = {"en": (HANDSON, SOLUTIONS), "ja": (JA_HANDSON, JA_SOLUTIONS)}
+    submitted = {"en_solved": "en", "ja_solved": "ja", "ja_untouched": "ja"}
+    for student, language in submitted.items():
+        students, solutions = editions[language]
+        nb = load(students / assignment / name)
+        if student.endswith("solved"):
+            nb = submission(nb, load(solutions / assignment / name))
+        folder = tmp_path / "submissions" / student / assignment
+        folder.mkdir(parents=True)
+        (folder / name).write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    done = run_grade(course, tmp_path / "submissions", "-j", "2", "--image", image,
+                     assignment=assignment, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    full = sum(meta(c)["points"] for c in load(SOLUTIONS / assignment / name)["cells"]
+               if meta(c).get("grade") and not meta(c).get("solution"))
+    assert table(done) == {"en_solved": f"{full:g}/{full:g}", "ja_solved": f"{full:g}/{full:g}",
+                           "ja_untouched": f"0/{full:g}"}, done.stdout
+    test_id = next(meta(c)["grade_id"] for c in load(SOLUTIONS / assignment / name)["cells"]
+                   if meta(c).get("grade") and not meta(c).get("solution"))
+    for student, language in submitted.items():
+        html = (course / "feedback" / student / assignment / f"{assignment}.html").read_text()
+        own, other = (editions[language][1], editions["ja" if language == "en" else "en"][1])
+        assert htmlmod.escape(first_line(own, test_id, assignment), quote=False) in html, student
+        assert htmlmod.escape(first_line(other, test_id, assignment), quote=False) not in html, student
 
 
 def test_notebook_wall_clock(image, tmp_path):

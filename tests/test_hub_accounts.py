@@ -369,8 +369,9 @@ def test_the_hub_pages_work_under_the_csp_in_chromium(hub, page):
     page.goto(hub.url + "/hub/change-password")
     expect(page.get_by_label("Current password:")).to_be_visible()
 
-    # A participant: login, then the spawn-pending page, whose script follows the spawn's
-    # progress (an event stream) and takes them into their lab.
+    # A participant: login, the start page asks the language (日本語 chosen), then the
+    # spawn-pending page, whose script follows the spawn's progress (an event stream) and takes
+    # them into their lab, in Japanese.
     carl = hub.client(f"acct-carl-{secrets.token_hex(2)}", "carl-password-" + secrets.token_hex(4))
     carl.signup()
     admin_client(hub).approve(carl.name)
@@ -383,9 +384,18 @@ def test_the_hub_pages_work_under_the_csp_in_chromium(hub, page):
         other.fill("input[name=username]", carl.name)
         other.fill("input[name=password]", carl.password)
         other.keyboard.press("Enter")
+        other.wait_for_url(f"**/hub/spawn/{carl.name}**")
+        language = other.get_by_label(re.compile("Language of the notebooks"))
+        expect(language).to_have_value("en")  # MATCHBOX_HUB_LANG's default
+        language.select_option("ja")
+        other.get_by_role("button", name=re.compile("start", re.I)).click()
         other.wait_for_url(f"**/hub/spawn-pending/{carl.name}")
         expect(other.locator("#progress-log .progress-log-event").first).to_be_attached()
         other.wait_for_url(f"**/user/{carl.name}/lab**", timeout=180_000)
+        assert carl.login().status_code == 201
+        notebook = carl.server("GET", "/api/contents/01-matchbox/01-matchbox.ipynb").json()["content"]
+        assert notebook["metadata"].get("matchbox") == {"language": "ja"}, "not the Japanese edition"
+        expect(other.locator("#jp-menu-panel").get_by_text("ファイル", exact=True)).to_be_visible(timeout=60_000)
     finally:
         context.close()
         assert carl.login().status_code == 201

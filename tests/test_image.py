@@ -156,6 +156,59 @@ def test_japanese_language_pack_is_offered(start_lab):
     assert settings.get("settings", {}).get("locale", "default") in ("default", "en")
 
 
+JAPANESE_FIGURE = r"""
+import warnings
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    fig, ax = plt.subplots()
+    ax.set_title("損失関数の推移（エポックごと）")
+    ax.set_xlabel("エポック (epoch)")
+    ax.plot([1, 2, 3], [0.9, 0.5, 0.3], label="訓練データ")
+    ax.legend()
+    fig.savefig("/tmp/japanese.png")
+print("WARNINGS", [str(w.message) for w in caught])
+"""
+
+
+def test_matchbox_lang_ja_gives_a_japanese_lab(start_lab):
+    """With MATCHBOX_LANG=ja: the Japanese notebooks in the work folder, JupyterLab's menus in
+    Japanese by default, a Japanese locale for the server and its kernels, and a figure with a
+    Japanese title drawn without a missing-glyph warning."""
+    lab = start_lab(env={"MATCHBOX_LANG": "ja"})
+    notebook = lab.api("/api/contents/01-matchbox/01-matchbox.ipynb").json()["content"]
+    assert notebook["metadata"].get("matchbox") == {"language": "ja"}
+    assert "### 演習 1" in json.dumps(notebook, ensure_ascii=False)
+    settings = lab.api("/lab/api/settings/@jupyterlab/translation-extension:plugin").json()
+    assert settings["composite"]["locale"] == "ja_JP", settings["composite"]
+    menus = lab.api("/lab/api/translations/ja_JP").json()
+    assert menus["data"]["jupyterlab"].get("File") == "ファイル", str(menus)[:300]
+    environ = lab.exec("cat", f"/proc/{lab.server_pid()}/environ").stdout.split("\0")
+    assert "LANG=ja_JP.UTF-8" in environ and "MATCHBOX_LANG=ja" in environ
+    run = lab.exec("python", "-c", "import locale; print(locale.setlocale(locale.LC_ALL, ''))")
+    assert run.stdout.strip() == "ja_JP.UTF-8", run.stdout + run.stderr
+    figure = lab.exec("python", "-c", JAPANESE_FIGURE)
+    assert "WARNINGS []" in figure.stdout, figure.stdout + figure.stderr
+    assert "MATCHBOX_LANG=ja" in lab.logs()
+
+
+def test_english_stays_the_default(start_lab):
+    lab = start_lab()
+    notebook = lab.api("/api/contents/01-matchbox/01-matchbox.ipynb").json()["content"]
+    assert "matchbox" not in notebook["metadata"] and "### Exercise 1" in json.dumps(notebook)
+    figure = lab.exec("python", "-c", JAPANESE_FIGURE)  # the font is there for English users too
+    assert "WARNINGS []" in figure.stdout, figure.stdout + figure.stderr
+
+
+def test_unknown_matchbox_lang_is_refused(image):
+    run = docker("run", "--rm", "-e", "MATCHBOX_LANG=klingon", image, check=False, timeout=60)
+    assert run.returncode != 0
+    assert "MATCHBOX_LANG='klingon' is not a language of this workshop" in run.stderr
+    assert "MATCHBOX_LANG=ja" in run.stderr
+
+
 def test_solutions_validate_inside_the_image(image):
     """Does every assignment's solution execute and pass nbgrader validate inside the image, offline?"""
     script = " && ".join(f"nbgrader validate {name}/{name}.ipynb" for name in ASSIGNMENTS)

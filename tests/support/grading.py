@@ -16,12 +16,18 @@ GRADE = Path(sys.executable).parent / "matchbox-grade"
 
 
 def make_course(tmp, assignments=(ASSIGNMENT,)):
-    """A course folder with the repository's nbgrader config and these assignments' sources."""
+    """A course folder with the repository's nbgrader config, these assignments' sources and
+    their Japanese catalogues (ja/translations: feedback in Japanese), as the instructor image
+    lays it out."""
     course = tmp / "course"
     (course / "solutions").mkdir(parents=True)
+    (course / "ja" / "translations").mkdir(parents=True)
     shutil.copy2(ROOT / "nbgrader_config.py", course)
     for assignment in assignments:
         shutil.copytree(SOLUTIONS / assignment, course / "solutions" / assignment)
+        catalogue = ROOT / "ja" / "translations" / f"{assignment}.po"
+        if catalogue.is_file():
+            shutil.copy2(catalogue, course / "ja" / "translations")
     return course
 
 

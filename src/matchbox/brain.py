@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from matchbox import say
+
 __all__ = ["CORNERS", "DEFAULT_BOX", "NeuronDrawing", "decision_line", "describe_line",
            "draw_formal_neuron", "draw_neuron", "neuron_explorer", "neuron_output"]
 
@@ -97,11 +99,11 @@ def describe_line(w1, w2, h):
     _check_finite(w1=w1, w2=w2, h=h)
     if w1 == 0 and w2 == 0:
         always = 1 if -h > 0 else 0
-        return f"no line: the output is always {always}"
+        return say(f"no line: the output is always {always}", f"直線なし: 出力は常に {always}")
     if w2 == 0:
-        return f"vertical line x1 = {_number(h / w1)}"
+        return say(f"vertical line x1 = {_number(h / w1)}", f"垂直な直線 x1 = {_number(h / w1)}")
     if w1 == 0:
-        return f"horizontal line x2 = {_number(h / w2)}"
+        return say(f"horizontal line x2 = {_number(h / w2)}", f"水平な直線 x2 = {_number(h / w2)}")
     slope, intercept = -w1 / w2, h / w2
     sign = "-" if intercept < 0 else "+"
     return f"x2 = {_number(slope)}·x1 {sign} {_number(abs(intercept))}"

@@ -17,6 +17,8 @@ import time
 import keras
 import numpy as np
 
+from matchbox import say
+
 __all__ = ["RECIPE", "TrainingClock", "one_cycle"]
 
 # The schedule: how many epochs, the batch size, the peak learning rate, the warm-up share.
@@ -84,8 +86,9 @@ class TrainingClock(keras.callbacks.Callback):
         if self.target_reached_s is None and accuracy >= self.target:
             self.target_reached_s = self.train_s
         if self.verbose:
-            print(f"epoch {epoch + 1}: {self.train_s:5.1f} s of training, "
-                  f"test accuracy {accuracy:.2%}", flush=True)
+            print(say(f"epoch {epoch + 1}: {self.train_s:5.1f} s of training, test accuracy {accuracy:.2%}",
+                      f"エポック {epoch + 1}: 学習 {self.train_s:5.1f} 秒、テストデータの正解率 {accuracy:.2%}"),
+                  flush=True)
         self._started = time.perf_counter()              # restart the clock
 
     def on_train_end(self, logs=None):

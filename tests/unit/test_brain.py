@@ -223,3 +223,14 @@ def test_explorer_without_ipywidgets(monkeypatch):
     assert neuron_explorer(CORNERS, [0, 0, 0, 1]) is None
     assert len(plt.get_fignums()) == 1, "one still picture (Agg's show() leaves it open)"
     plt.close("all")
+
+
+def test_describe_line_speaks_the_workshop_language(monkeypatch):
+    """MATCHBOX_LANG=ja (set by the image from the participant's choice) gives the words in Japanese."""
+    from matchbox.brain import describe_line
+
+    monkeypatch.setenv("MATCHBOX_LANG", "ja")
+    assert describe_line(1, 0, 0.5) == "垂直な直線 x1 = 0.50"
+    assert describe_line(0, 0, -1) == "直線なし: 出力は常に 1"
+    monkeypatch.setenv("MATCHBOX_LANG", "en")
+    assert describe_line(1, 0, 0.5) == "vertical line x1 = 0.50"

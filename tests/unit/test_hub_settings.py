@@ -45,12 +45,13 @@ def test_compose_forwards_every_setting_with_its_declared_default():
         f"not declared {sorted(forwarded.keys() - expected.keys())}, different {different}")
 
 
-def test_docs_list_every_setting_from_the_declaration():
-    doc = (ROOT / "docs" / "room.md").read_text()
-    assert settings.BEGIN in doc and settings.END in doc, "docs/room.md lost its settings markers"
+@pytest.mark.parametrize("name", ["room.md", "room.ja.md"])
+def test_docs_list_every_setting_from_the_declaration(name):
+    doc = (ROOT / "docs" / name).read_text(encoding="utf-8")
+    assert settings.BEGIN in doc and settings.END in doc, f"docs/{name} lost its settings markers"
     table = doc.split(settings.BEGIN + "\n", 1)[1].split(settings.END, 1)[0]
     assert table == settings.markdown(), (
-        "docs/room.md's settings table is out of date: python -m matchbox.hub.settings --update docs/room.md")
+        f"docs/{name}'s settings table is out of date: python -m matchbox.hub.settings --update docs/{name}")
     listed = re.findall(r"^\| `(MATCHBOX_HUB_[A-Z_]+)` \|", table, re.M)
     assert listed == VARIABLES
 

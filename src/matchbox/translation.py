@@ -300,10 +300,12 @@ def translate_cell(cell, catalogue, report):
         pieces.append(translation)
         last = text.end
     pieces.append(source[last:])
-    cell["source"] = "".join(pieces)
-    if cell.get("cell_type") == "code" and tokens_of(source) and not tokens_of(cell["source"]):
+    translated = "".join(pieces)
+    if cell.get("cell_type") == "code" and tokens_of(source) and not tokens_of(translated):
         report.invalid.append((cell_label(cell), source, "breaks the cell's Python"))
-        cell["source"] = source
+        translated = source
+    # in the form the English had: a list of lines (as Jupyter writes it) or one string
+    cell["source"] = translated.splitlines(keepends=True) if isinstance(cell.get("source"), list) else translated
     return cell
 
 

@@ -68,7 +68,7 @@ def test_a_translated_cell_runs_the_same_code(path, tmp_path):
     assert translated["metadata"]["matchbox"] == {"language": "ja"}
     changed = 0
     for before, after in zip(nb["cells"], translated["cells"]):
-        source, new = translation.cell_source(before), after["source"]
+        source, new = translation.cell_source(before), translation.cell_source(after)
         changed += source != new
         if before["cell_type"] != "code" or source.startswith("%"):
             continue

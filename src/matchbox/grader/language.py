@@ -45,7 +45,7 @@ class OverwriteCellsInLanguage(OverwriteCells):
         if self.catalogue and restored:
             report = translation.Report()
             translated = translation.translate_cell(cell, self.catalogue, report)
-            cell.source = translated["source"]
+            cell.source = translation.cell_source(translated)
             if report.invalid:
                 self.log.warning("%s: translation skipped for %d text(s)", translation.cell_label(cell),
                                  len(report.invalid))

@@ -182,12 +182,15 @@ def test_matchbox_lang_ja_gives_a_japanese_lab(start_lab):
     assert notebook["metadata"].get("matchbox") == {"language": "ja"}
     assert "### 演習 1" in json.dumps(notebook, ensure_ascii=False)
     settings = lab.api("/lab/api/settings/@jupyterlab/translation-extension:plugin").json()
-    assert settings["composite"]["locale"] == "ja_JP", settings["composite"]
-    menus = lab.api("/lab/api/translations/ja_JP").json()
-    assert menus["data"]["jupyterlab"].get("File") == "ファイル", str(menus)[:300]
+    assert settings["schema"]["properties"]["locale"]["default"] == "ja_JP"  # the menus' default
+    assert settings["settings"].get("locale", "ja_JP") == "ja_JP"  # no user choice overrides it
+    menus = lab.api("/lab/api/translations/ja_JP").json()["data"]["jupyterlab"]
+    assert menus.get("File") == ["ファイル"], str(menus)[:300]
     environ = lab.exec("cat", f"/proc/{lab.server_pid()}/environ").stdout.split("\0")
     assert "LANG=ja_JP.UTF-8" in environ and "MATCHBOX_LANG=ja" in environ
-    run = lab.exec("python", "-c", "import locale; print(locale.setlocale(locale.LC_ALL, ''))")
+    # kernels and terminals inherit the server's LANG (docker exec does not: it is given here)
+    run = lab.exec("env", "LANG=ja_JP.UTF-8", "python", "-c",
+                   "import locale; print(locale.setlocale(locale.LC_ALL, ''))")
     assert run.stdout.strip() == "ja_JP.UTF-8", run.stdout + run.stderr
     figure = lab.exec("python", "-c", JAPANESE_FIGURE)
     assert "WARNINGS []" in figure.stdout, figure.stdout + figure.stderr

@@ -185,7 +185,7 @@ def test_matchbox_lang_ja_gives_a_japanese_lab(start_lab):
     assert settings["schema"]["properties"]["locale"]["default"] == "ja_JP"  # the menus' default
     assert settings["settings"].get("locale", "ja_JP") == "ja_JP"  # no user choice overrides it
     menus = lab.api("/lab/api/translations/ja_JP").json()["data"]["jupyterlab"]
-    assert menus.get("File") == ["ファイル"], str(menus)[:300]
+    assert menus.get("Edit") == ["編集"], str(menus)[:300]
     environ = lab.exec("cat", f"/proc/{lab.server_pid()}/environ").stdout.split("\0")
     assert "LANG=ja_JP.UTF-8" in environ and "MATCHBOX_LANG=ja" in environ
     # kernels and terminals inherit the server's LANG (docker exec does not: it is given here)

@@ -78,6 +78,11 @@ def test_japanese_student_version_hides_solutions_and_hidden_tests(assignment):
         secrets = secret_lines(load(JA_SOLUTIONS / assignment / student.name))
         lines = {line.strip() for cell in load(student)["cells"] for line in text(cell).splitlines()}
         assert not sorted(lines & secrets), f"{student.relative_to(ROOT)} shows solution or hidden-test lines"
+        stubs = [lines[i - 1].strip() for cell in load(student)["cells"]
+                 for lines in [text(cell).splitlines()] for i, line in enumerate(lines)
+                 if line.strip() == "raise NotImplementedError()"]
+        assert stubs and set(stubs) == {"# ここにあなたのコードを書きます"}, \
+            f"{student.relative_to(ROOT)}: nbgrader's stubs should read '# ここにあなたのコードを書きます', not {set(stubs)}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

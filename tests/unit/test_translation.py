@@ -42,13 +42,14 @@ def test_texts_are_words_not_code():
 
 
 class Mask(ast.NodeTransformer):
-    """Every str constant made "", an f-string reduced to its placeholders."""
+    """Every str constant made "", an f-string reduced to its placeholders, sorted: a translation
+    may reorder them, as Japanese word order often needs (check_translation keeps the set)."""
 
     def visit_Constant(self, node):
         return ast.Constant("") if isinstance(node.value, str) else node
 
     def visit_JoinedStr(self, node):
-        values = [self.visit(v) for v in node.values if isinstance(v, ast.FormattedValue)]
+        values = sorted((self.visit(v) for v in node.values if isinstance(v, ast.FormattedValue)), key=ast.dump)
         return ast.JoinedStr(values) if values else ast.Constant("")
 
 

@@ -81,8 +81,9 @@ def test_japanese_student_version_hides_solutions_and_hidden_tests(assignment):
         stubs = [lines[i - 1].strip() for cell in load(student)["cells"]
                  for lines in [text(cell).splitlines()] for i, line in enumerate(lines)
                  if line.strip() == "raise NotImplementedError()"]
-        assert stubs and set(stubs) == {"# ここにあなたのコードを書きます"}, \
-            f"{student.relative_to(ROOT)}: nbgrader's stubs should read '# ここにあなたのコードを書きます', not {set(stubs)}"
+        stub = "# ここにあなたのコードを書きます"
+        assert stubs and set(stubs) == {stub}, \
+            f"{student.relative_to(ROOT)}: nbgrader's stubs should read {stub!r}, not {set(stubs)}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -152,10 +152,47 @@ def tokens_of(source):
     return merged
 
 
+# Calls whose text argument a person reads even when it is one word (a plot's title, an axis,
+# a legend entry, a printed line): method or function name -> the argument's position.
+SHOWN_ARGUMENTS = {"title": 0, "set_title": 0, "suptitle": 0, "xlabel": 0, "ylabel": 0,
+                   "set_xlabel": 0, "set_ylabel": 0, "text": 2, "annotate": 0, "print": None}
+SHOWN_KEYWORDS = {"label", "title", "xlabel", "ylabel"}
+
+
+def shown_literals(source):
+    """(line, column) of each literal the cell shows a person as text whatever its length: the
+    arguments of SHOWN_ARGUMENTS (every one of print's), the values of SHOWN_KEYWORDS."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    lines = source.splitlines()
+    found = set()
+
+    def add(node):
+        if isinstance(node, (ast.Constant, ast.JoinedStr)) and literal_words(node) is not None:
+            column = len(lines[node.lineno - 1].encode()[:node.col_offset].decode(errors="replace"))
+            found.add((node.lineno, column))
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+        if name in SHOWN_ARGUMENTS:
+            position = SHOWN_ARGUMENTS[name]
+            for arg in (node.args if position is None else node.args[position:position + 1]):
+                add(arg)
+        for keyword in node.keywords:
+            if keyword.arg in SHOWN_KEYWORDS:
+                add(keyword.value)
+    return found
+
+
 def code_texts(source):
     starts = offsets(source)
     at = lambda point: starts[point[0]] + point[1]  # noqa: E731
     lines = source.splitlines()
+    shown = shown_literals(source)
     found = []
     tokens = tokens_of(source)
     index = 0
@@ -202,7 +239,7 @@ def code_texts(source):
                 look += 1
             begin, end = at(group[0].start), at(group[-1].end)
             text = source[begin:end]
-            if translatable_literal(text):
+            if translatable_literal(text) or (group[0].start in shown and shown_word(text)):
                 found.append(Text("string", text, begin, end))
             index = index + 1 if len(group) == 1 else tokens.index(group[-1], index) + 1
             continue
@@ -235,6 +272,12 @@ def translatable_literal(text):
     ("relu", "C0", "%.2f", "data/x.npz") have no space and stay as they are."""
     words = literal_words(parse_literal(text))
     return words is not None and bool(WORDS.search(words)) and " " in words.strip()
+
+
+def shown_word(text):
+    """A literal shown as text that holds a word ("separable", "loss"), not only a symbol."""
+    words = literal_words(parse_literal(text))
+    return words is not None and bool(WORDS.search(words))
 
 
 def placeholders(node):

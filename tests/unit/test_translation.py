@@ -151,3 +151,12 @@ def test_pseudo_translation_is_valid_for_every_text_of_the_course():
         for cell in load(path)["cells"]:
             for text in translation.texts(cell):
                 assert translation.check_translation(text, pseudo(text)) is None, (path.stem, text)
+
+
+def test_one_word_is_a_text_where_a_person_reads_it():
+    """A plot's title, an axis label, a legend entry and a printed word are texts even without a
+    space; the same word as a key, a colour or an option is not."""
+    source = ('ax.set_title("separable")\nplt.plot(x, label="loss", color="C0")\nprint("epoch", n)\n'
+              'history["loss"]\nax.legend(loc="best")\nplt.xlabel(f"step {n}")\nprint("x")\n')
+    found = [t.source for t in translation.code_texts(source)]
+    assert found == ['"separable"', '"loss"', '"epoch"', 'f"step {n}"'], found

@@ -49,7 +49,8 @@ def neuron_output(inputs, weights, h):
 def _check_finite(**values):
     for name, value in values.items():
         if not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
+            raise ValueError(say(f"{name} must be a finite number, got {value!r}",
+                                 f"{name} には有限の数を渡してください（受け取った値: {value!r}）"))
 
 
 def decision_line(w1, w2, h, box=DEFAULT_BOX):
@@ -172,7 +173,8 @@ def draw_neuron(ax, w1, w2, h, points=CORNERS, targets=None, box=None, title=Tru
     if targets is not None:
         targets = np.asarray(targets).reshape(-1)  # (N,)
         if targets.shape != outputs.shape:
-            raise ValueError(f"{len(points)} points but {targets.size} targets")
+            raise ValueError(say(f"{len(points)} points but {targets.size} targets",
+                                 f"点が {len(points)} 個なのに目標（target）が {targets.size} 個です"))
         mistakes = outputs != targets  # (N,)
         wrong = int(mistakes.sum())
         edges = [WRONG_COLOUR if mistake else "black" for mistake in mistakes]
@@ -193,7 +195,8 @@ def draw_neuron(ax, w1, w2, h, points=CORNERS, targets=None, box=None, title=Tru
     if title is True:
         title = f"w1={w1 + 0.0:.2f}, w2={w2 + 0.0:.2f}, h={h + 0.0:.2f}\n{describe_line(w1, w2, h)}"
         if targets is not None:
-            title += f"\n{len(points) - wrong} of {len(points)} outputs right"
+            title += say(f"\n{len(points) - wrong} of {len(points)} outputs right",
+                         f"\n{len(points)} 個中 {len(points) - wrong} 個の出力が正解")
     if title:
         ax.set_title(title, fontsize=10)
     return NeuronDrawing(line, scatter, region, outputs)

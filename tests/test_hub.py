@@ -203,8 +203,8 @@ def test_work_survives_hub_restart_and_container_removal(hub):
 
 @pytest.mark.browser
 def test_a_participant_signs_up_and_in_with_a_browser(hub, page):
-    """Can a participant sign up in headless Chromium and, once approved, sign in and land in
-    JupyterLab with the hands-on notebooks?"""
+    """Can a participant sign up in headless Chromium and, once approved, sign in, start their
+    server in the room's language and land in JupyterLab with the hands-on notebooks?"""
     admin = admin_client(hub)
     name, password = "carol", "carol-password-" + secrets.token_hex(4)
     page.goto(hub.url + "/hub/signup")
@@ -225,6 +225,10 @@ def test_a_participant_signs_up_and_in_with_a_browser(hub, page):
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", password)
     page.keyboard.press("Enter")
+    # the start page asks the language; the room's default (English) is preselected
+    language = page.get_by_label(re.compile("Language of the notebooks"))
+    expect(language).to_have_value("en")
+    page.get_by_role("button", name=re.compile("start", re.I)).click()
     files = page.locator(".jp-DirListing-content")
     expect(files.get_by_text(ASSIGNMENT, exact=True)).to_be_visible(timeout=180_000)
     assert f"/user/{name}/lab" in page.url, page.url

@@ -39,6 +39,7 @@ VALUES = {
     "MATCHBOX_HUB_CONCURRENT_SPAWNS": "17",
     "MATCHBOX_HUB_CULL_TIMEOUT": "7200",
     "MATCHBOX_HUB_CULL_EVERY": "77",
+    "MATCHBOX_HUB_LANG": "ja",
 }
 # Given their own values by tests.support.hubs (a prefix, folders and a password per test hub).
 PER_HUB = {"MATCHBOX_HUB_PREFIX", "MATCHBOX_HUB_GRADING_DIR", "MATCHBOX_HUB_DISKS_DIR",

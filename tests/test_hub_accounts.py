@@ -389,8 +389,11 @@ def test_the_hub_pages_work_under_the_csp_in_chromium(hub, page):
         expect(language).to_have_value("en")  # MATCHBOX_HUB_LANG's default
         language.select_option("ja")
         other.get_by_role("button", name=re.compile("start", re.I)).click()
-        other.wait_for_url(f"**/hub/spawn-pending/{carl.name}")
-        expect(other.locator("#progress-log .progress-log-event").first).to_be_attached()
+        # JupyterHub shows the progress page only when the start takes over a second (a busy
+        # machine); a quick start goes straight to the lab. Either way no CSP violation.
+        other.wait_for_url(re.compile(rf"/(hub/spawn-pending|user)/{carl.name}"))
+        if "/hub/spawn-pending/" in other.url:
+            expect(other.locator("#progress-log .progress-log-event").first).to_be_attached()
         other.wait_for_url(f"**/user/{carl.name}/lab**", timeout=180_000)
         assert carl.login().status_code == 201
         notebook = carl.server("GET", "/api/contents/01-matchbox/01-matchbox.ipynb").json()["content"]

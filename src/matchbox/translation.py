@@ -155,7 +155,8 @@ def tokens_of(source):
 # Calls whose text argument a person reads even when it is one word (a plot's title, an axis,
 # a legend entry, a printed line): method or function name -> the argument's position.
 SHOWN_ARGUMENTS = {"title": 0, "set_title": 0, "suptitle": 0, "xlabel": 0, "ylabel": 0,
-                   "set_xlabel": 0, "set_ylabel": 0, "text": 2, "annotate": 0, "print": None}
+                   "set_xlabel": 0, "set_ylabel": 0, "text": 2, "annotate": 0, "print": None,
+                   "show_table": 0}  # 00-welcome's table: its header, a list of words
 SHOWN_KEYWORDS = {"label", "title", "xlabel", "ylabel"}
 
 
@@ -170,7 +171,10 @@ def shown_literals(source):
     found = set()
 
     def add(node):
-        if isinstance(node, (ast.Constant, ast.JoinedStr)) and literal_words(node) is not None:
+        if isinstance(node, (ast.List, ast.Tuple)):  # a header: each of its words
+            for element in node.elts:
+                add(element)
+        elif isinstance(node, (ast.Constant, ast.JoinedStr)) and literal_words(node) is not None:
             column = len(lines[node.lineno - 1].encode()[:node.col_offset].decode(errors="replace"))
             found.add((node.lineno, column))
 

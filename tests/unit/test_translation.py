@@ -157,6 +157,7 @@ def test_one_word_is_a_text_where_a_person_reads_it():
     """A plot's title, an axis label, a legend entry and a printed word are texts even without a
     space; the same word as a key, a colour or an option is not."""
     source = ('ax.set_title("separable")\nplt.plot(x, label="loss", color="C0")\nprint("epoch", n)\n'
-              'history["loss"]\nax.legend(loc="best")\nplt.xlabel(f"step {n}")\nprint("x")\n')
+              'history["loss"]\nax.legend(loc="best")\nplt.xlabel(f"step {n}")\nprint("x")\n'
+              'show_table(["file", "note"], rows)\n')
     found = [t.source for t in translation.code_texts(source)]
-    assert found == ['"separable"', '"loss"', '"epoch"', 'f"step {n}"'], found
+    assert found == ['"separable"', '"loss"', '"epoch"', 'f"step {n}"', '"file"', '"note"'], found

@@ -243,7 +243,7 @@ def code_texts(source):
                 look += 1
             begin, end = at(group[0].start), at(group[-1].end)
             text = source[begin:end]
-            if translatable_literal(text) or (group[0].start in shown and shown_word(text)):
+            if translatable_literal(text, shown=group[0].start in shown):
                 found.append(Text("string", text, begin, end))
             index = index + 1 if len(group) == 1 else tokens.index(group[-1], index) + 1
             continue
@@ -271,17 +271,12 @@ def parse_literal(text):
         return None
 
 
-def translatable_literal(text):
+def translatable_literal(text, shown=False):
     """Words for a person: two letters in a row and a space. Keys, names, formats and paths
-    ("relu", "C0", "%.2f", "data/x.npz") have no space and stay as they are."""
+    ("relu", "C0", "%.2f", "data/x.npz") have no space and stay as they are; a literal shown as
+    text (shown_literals) needs no space: one word ("separable", "loss") will do."""
     words = literal_words(parse_literal(text))
-    return words is not None and bool(WORDS.search(words)) and " " in words.strip()
-
-
-def shown_word(text):
-    """A literal shown as text that holds a word ("separable", "loss"), not only a symbol."""
-    words = literal_words(parse_literal(text))
-    return words is not None and bool(WORDS.search(words))
+    return words is not None and bool(WORDS.search(words)) and (shown or " " in words.strip())
 
 
 def placeholders(node):

@@ -76,10 +76,10 @@ def test_japanese_student_version_hides_solutions_and_hidden_tests(assignment):
         raw = student.read_text(encoding="utf-8")
         assert not [m for m in MARKERS if m in raw], f"{student.relative_to(ROOT)} holds nbgrader markers"
         secrets = secret_lines(load(JA_SOLUTIONS / assignment / student.name))
-        lines = {line.strip() for cell in load(student)["cells"] for line in text(cell).splitlines()}
+        cells = [text(cell).splitlines() for cell in load(student)["cells"]]
+        lines = {line.strip() for cell in cells for line in cell}
         assert not sorted(lines & secrets), f"{student.relative_to(ROOT)} shows solution or hidden-test lines"
-        stubs = [lines[i - 1].strip() for cell in load(student)["cells"]
-                 for lines in [text(cell).splitlines()] for i, line in enumerate(lines)
+        stubs = [cell[i - 1].strip() for cell in cells for i, line in enumerate(cell)
                  if line.strip() == "raise NotImplementedError()"]
         stub = "# ここにあなたのコードを書きます"
         assert stubs and set(stubs) == {stub}, \

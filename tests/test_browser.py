@@ -1,12 +1,12 @@
 """A participant in a real browser: headless Chromium (Debian's) driven by Playwright."""
 
-import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.support.containers import ARTIFACTS, ROOT
+from tests.support.course import JA_HANDSON, load, text
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
@@ -55,10 +55,11 @@ def test_japanese_participant_sees_japanese_menus_and_notebooks(start_lab, page)
     browser_list.get_by_text("01-matchbox", exact=True).dblclick()
     browser_list.get_by_text("01-matchbox.ipynb").dblclick()
     # the first cell's heading (JupyterLab renders only the cells near the view)
-    title = json.loads((ROOT / "ja" / "handson" / "01-matchbox" / "01-matchbox.ipynb").read_text(
-        encoding="utf-8"))["cells"][0]["source"]
-    title = "".join(title).splitlines()[0].lstrip("# ").strip()
+    first_cell = load(JA_HANDSON / "01-matchbox" / "01-matchbox.ipynb")["cells"][0]
+    title = text(first_cell).splitlines()[0].lstrip("# ").strip()
     notebook = page.locator(".jp-Notebook")
     expect(notebook.get_by_role("heading", name=title)).to_be_visible(timeout=60_000)
+    # the kernel up (and the status bar in Japanese) before the lab is stopped under it
+    expect(page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| アイドル"))).to_be_visible(timeout=90_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "browser-japanese-notebook.png")

@@ -111,6 +111,13 @@ def test_datasets_load_offline(image):
     ]
 
 
+def test_pretrained_network_ships_and_verifies_offline(image):
+    """Does the image carry 07's pretrained digits 0-4 network, checksum intact, reading its digits?"""
+    run = docker("run", "--rm", "--network", "none", image, "python", "-m", "matchbox.pretrained", "verify",
+                 timeout=120)
+    assert "checksum OK; test accuracy 99." in run.stdout, run.stdout + run.stderr
+
+
 def test_work_survives_container_removal(start_lab, volume):
     """Does a file written in the work volume survive docker rm and show up in a new container?"""
     first = start_lab(volume=volume)

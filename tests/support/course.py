@@ -30,7 +30,8 @@ NBGRADER = str(BIN / "nbgrader")
 
 # Seconds each notebook may take top to bottom on 2 CPU cores (shared/curriculum.md),
 # by the number its assignment folder starts with.
-BOUNDS_S = {"00": 30, "01": 30, "02": 60, "03": 90, "04": 120, "05": 150, "06": 90}
+BOUNDS_S = {"00": 30, "01": 30, "02": 60, "03": 90, "04": 120, "05": 150, "06": 90,
+            "07": 180, "08": 120, "09": 150}
 CLUTTER = (".ipynb_checkpoints", "__pycache__")
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 

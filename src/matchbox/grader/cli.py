@@ -37,7 +37,7 @@ from nbgrader.utils import capture_log
 from traitlets.config import Config
 
 from matchbox.grader import config as grading_config
-from matchbox.grader import exchange, intake, lockdown, sandbox_client
+from matchbox.grader import exchange, intake, lms, lockdown, sandbox_client
 
 CLUTTER = (".ipynb_checkpoints", "__pycache__")
 
@@ -325,7 +325,8 @@ def parse(argv):
                 "Outputs in the course folder: the gradebook, autograded/, feedback/STUDENT/"
                 "ASSIGNMENT/*.html and grades.csv.\nExit status 1 when any student could not "
                 "be graded (after grading all the others).\nDesign: docs/grading.md."))
-    parser.add_argument("assignment")
+    parser.add_argument("assignment", nargs="?",
+                        help="the assignment to grade (leave out with --export to export only)")
     parser.add_argument("--submissions", type=Path, default=None,
                         help="STUDENT/ASSIGNMENT/*.ipynb folder, or a zip / flat folder of "
                              "STUDENT_NOTEBOOK.ipynb files (nbgrader zip_collect)")
@@ -347,7 +348,11 @@ def parse(argv):
     parser.add_argument("--pids", type=int, default=256, help="kernel process limit")
     parser.add_argument("--max-output-bytes", type=int, default=1_000_000, help="per cell")
     parser.add_argument("--max-lines", type=int, default=1000, help="output lines per cell")
-    parser.add_argument("--csv", type=Path, default=None, help="default: COURSE/grades.csv")
+    parser.add_argument("--csv", type=Path, default=None,
+                        help="where the grades go (default: COURSE/grades.csv, grades-moodle.csv or grades-canvas.csv)")
+    parser.add_argument("--export", choices=["nbgrader", *lms.EXPORTERS], default="nbgrader",
+                        help="the CSV's format: nbgrader's (default) or the gradebook import of Moodle or "
+                             "Canvas (one row per student, a column per assignment)")
     parser.add_argument("--json", type=Path, default=None,
                         help="also write the results here: a JSON list of {student, assignment, "
                              "score, max_score, error, notes, seconds}")
@@ -396,6 +401,7 @@ def gather(args, course, work, caps, log):
 
 
 SERVICE_SOCKET = "MATCHBOX_SANDBOX_SOCKET"
+CSV_NAMES = {"nbgrader": "grades.csv", "moodle": "grades-moodle.csv", "canvas": "grades-canvas.csv"}
 
 
 def sandbox_backend(args):
@@ -539,9 +545,12 @@ def finished(future, student, assignment, course):
     return result
 
 
-def export_grades(course, csv):
-    """nbgrader export of the course's gradebook to CSV; False (and logged) when it failed."""
+def export_grades(course, csv, export="nbgrader"):
+    """nbgrader export of the course's gradebook to CSV in the format EXPORT (nbgrader, moodle,
+    canvas); False (and logged) when it failed."""
     settings = grading_config.overridden(course.config, ExportPlugin={"to": str(csv)})
+    if export in lms.EXPORTERS:
+        settings = grading_config.overridden(settings, ExportApp={"plugin_class": lms.EXPORTERS[export]})
     outcome = capture_log(nbgrader_app(ExportApp, settings, course.root))
     if not outcome["success"]:
         log("nbgrader export failed:\n" + (outcome.get("log", "") + outcome.get("error", ""))[-2000:])
@@ -552,9 +561,16 @@ def main(argv=None):
     args = parse(argv)
     started = time.monotonic()
     course = grading_config.load_course(args.course)
+    csv = (args.csv or course.root / CSV_NAMES[args.export]).resolve()
+    if args.assignment is None:
+        if args.export == "nbgrader":
+            raise SystemExit("grade: name the assignment to grade, or export the gradebook as it is with "
+                             "--export moodle or --export canvas")
+        exported = export_grades(course, csv, args.export)
+        log(f"grades of every assignment in {csv}" if exported else "the export failed")
+        return 0 if exported else 1
     results = grade(args, course)
-    csv = (args.csv or course.root / "grades.csv").resolve()
-    exported = export_grades(course, csv)
+    exported = export_grades(course, csv, args.export)
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1), encoding="utf-8")

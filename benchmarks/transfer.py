@@ -5,7 +5,7 @@ Usage: python -m benchmarks.transfer [--labels 10,50,200] [--test-images N] [--n
 In ONE run, on this machine: for each number of labelled images per class, the three ways of
 07-transfer-learning section 3 on MNIST's digits 5-9 (from scratch; frozen features + a new head;
 fine-tuned: the same, then everything unfrozen at a tenth of the learning rate), each for the
-notebook's 10 + 10 epochs in batches of 32, measured on the first N test images of the digits
+notebook's 8 + 8 epochs in batches of 32, measured on the first N test images of the digits
 5-9 (default 2,000); then the Fashion-MNIST challenge of section 6 (all 60,000 training images,
 the one-cycle schedule over 5 epochs, stopped at 91 % or after 120 s of training). Printed: one
 line per way and number of labels, a table with each way's test accuracy, its difference to
@@ -19,6 +19,16 @@ solutions/07-transfer-learning, with the notebook's constants below.
 The claims it checks (notebook 07): fine-tuned with 50 labels per class beats from scratch by a
 clear margin; the challenge reaches 91 % test accuracy within 120 s of training on 2 cores (a busy
 machine makes the epochs slower, so the load average is printed with the results).
+
+Measured on the 2-core machine the notebook was written on (load average 4 to 7, other work
+included), test accuracy on 2,000 test digits 5-9 after 16 epochs:
+
+    labels/class   from scratch   frozen + new head   fine-tuned   fine-tuned - scratch   error ratio
+              10         82.65 %             69.30 %      84.65 %             +2.0 pts           0.88
+              50         89.45 %             83.70 %      92.15 %             +2.7 pts           0.74
+             200         94.30 %             88.75 %      94.20 %             -0.1 pts           1.02
+
+and the challenge: 91.07 % after epoch 4, at 111.9 s of training (wall time of the run 203 s).
 """
 
 import argparse
@@ -36,7 +46,7 @@ from benchmarks import reference  # noqa: E402
 from matchbox.data import load_mnist  # noqa: E402
 
 NEW_DIGITS = (5, 6, 7, 8, 9)
-HEAD_EPOCHS, FINE_EPOCHS = 10, 10                       # the notebook's full-mode schedule
+HEAD_EPOCHS, FINE_EPOCHS = 8, 8                         # the notebook's full-mode schedule
 HEAD_RATE, FINE_RATE, SCRATCH_RATE = 1e-2, 1e-3, 1e-3
 CHALLENGE = {"epochs": 5, "target": 0.91, "budget_s": 120, "batch_size": 128}
 WAYS = ("from scratch", "frozen + new head", "fine-tuned")

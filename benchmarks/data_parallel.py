@@ -4,9 +4,12 @@ Usage: python -m benchmarks.data_parallel [--epochs 3] [--batch-size 200] [--tra
 Trains the notebook's MLP (784-100-10, momentum SGD, lr 0.05 per 200 images scaled linearly with
 the batch) with matchbox.data_parallel.train, the plumbing section 5 of the notebook runs: worker
 processes started by spawn, one BLAS thread each, every worker drawing the same global batches
-and taking its np.array_split shard, a ring all-reduce through shared memory. Both runs happen in
-this one invocation, one after the other, and are printed side by side: seconds per epoch (the
-mean over the epochs), the speed-up (1 worker's time over 2 workers'), milliseconds of compute and
+and taking its np.array_split shard, an all-reduce through shared memory whose messages are the
+trace of the solution's ring_allreduce (benchmarks/reference.py), and for comparison the naive
+all-reduce (every worker posts its whole gradient and adds up everybody's). The three runs (1
+worker; 2 workers, ring; 2 workers, naive) happen in this one invocation, one after the other,
+and are printed side by side: seconds per epoch (the mean over the epochs), the speed-up (1
+worker's time over 2 workers' with the ring), milliseconds of compute and
 communication per step (means; communication includes waiting for the slower worker), the
 communication share of the time (sums over all steps), and the test accuracy on all 10,000 test
 images after the last epoch (both runs compute the same steps, so it must agree to rounding).
@@ -19,6 +22,7 @@ import sys
 
 import numpy as np
 
+from benchmarks import reference
 from matchbox import data_parallel
 from matchbox.data import load_mnist
 
@@ -39,26 +43,30 @@ def main():
           f"{len(x_train):,} training images, global batch {args.batch_size}, lr {lr:g}, {args.epochs} epoch(s)",
           flush=True)
 
+    ring = []
+    reference.load("08-data-parallel").ring_allreduce([np.zeros(2) for _ in range(2)], trace=ring)
     runs = {}
-    for workers in (1, 2):
-        runs[workers] = data_parallel.train(workers, x_train, t_train, x_test, t_test, epochs=args.epochs,
-                                            batch_size=args.batch_size, lr=lr)
-        print(f"  {workers} worker(s) done: epochs " + ", ".join(f"{s:.2f}" for s in runs[workers].epoch_s) + " s",
-              flush=True)
+    for name, workers, schedule in [("1 worker", 1, None), ("2, ring", 2, ring), ("2, naive", 2, None)]:
+        runs[name] = data_parallel.train(workers, x_train, t_train, x_test, t_test, epochs=args.epochs,
+                                         batch_size=args.batch_size, lr=lr, schedule=schedule)
+        print(f"  {name} done: epochs " + ", ".join(f"{s:.2f}" for s in runs[name].epoch_s) + " s", flush=True)
 
-    one, two = runs[1], runs[2]
+    one, two = runs["1 worker"], runs["2, ring"]
     rows = [("started in (s, not timed)", lambda r: f"{r.startup_s:.2f}"),
             ("seconds per epoch", lambda r: f"{np.mean(r.epoch_s):.2f}"),
             ("compute per step (ms, mean)", lambda r: f"{1000 * np.mean(r.compute_s):.2f}"),
             ("communication per step (ms, mean)", lambda r: f"{1000 * np.mean(r.communicate_s):.2f}"),
             ("communication share", lambda r: f"{r.communication_share:.0%}"),
             ("final test accuracy", lambda r: f"{r.test_accuracy[-1]:.2%}")]
-    print(f"\n{'':38s}{'1 worker':>12s}{'2 workers':>12s}")
+    print(f"\n{'':38s}" + "".join(f"{name:>12s}" for name in runs))
     for name, show in rows:
-        print(f"{name:38s}{show(one):>12s}{show(two):>12s}")
+        print(f"{name:38s}" + "".join(f"{show(run):>12s}" for run in runs.values()))
     speedup = np.mean(one.epoch_s) / np.mean(two.epoch_s)
-    print(f"\nspeed-up with 2 workers (time per epoch, 1 worker / 2 workers): {speedup:.2f}x")
-    print(f"communication share with 2 workers: {two.communication_share:.0%}")
+    naive = np.mean(one.epoch_s) / np.mean(runs["2, naive"].epoch_s)
+    print(f"\nspeed-up with 2 workers (time per epoch, 1 worker / 2 workers): {speedup:.2f}x with the ring, "
+          f"{naive:.2f}x with the naive all-reduce")
+    print(f"communication share with 2 workers: {two.communication_share:.0%} with the ring, "
+          f"{runs['2, naive'].communication_share:.0%} with the naive all-reduce")
     print(f"largest difference of the final weights: {np.max(np.abs(one.params - two.params)):.1e}")
     return 0
 

@@ -6,15 +6,16 @@ runs W worker processes on this machine that train the same small MLP (784-100-1
 cross-entropy; 04's network) the way ChainerMN does: every worker holds a full copy of the
 weights; each step, all workers draw the same global batch, each takes its shard of it
 (np.array_split: sizes differ by at most one), computes the mean gradient of its shard, scales it
-by its share of the batch, and a ring all-reduce (reduce-scatter, then all-gather, through shared
-memory) sums the scaled gradients, so every worker holds the gradient of the whole batch and
-applies the same update. With one worker there is nothing to send.
+by its share of the batch, and an all-reduce through shared memory sums the scaled gradients (the
+learner's ring_allreduce, carried out from its trace, or the naive one), so every worker holds
+the gradient of the whole batch and applies the same update. With one worker there is nothing
+to send.
 
 The workers are started with the "spawn" method (fresh interpreters that import this module), so
 this is safe to call after TensorFlow has been imported. The data travels once, through shared
 memory; each worker uses one BLAS thread (OPENBLAS_NUM_THREADS=1), so W workers use W cores.
-Each worker times every step: compute (gathering its shard, gradient and update) and communication (the all-reduce,
-waiting for the slower worker included).
+Each worker times every step: compute (gathering its shard, gradient and update) and communication
+(the all-reduce, waiting for the slower worker included).
 """
 
 import math
@@ -88,38 +89,81 @@ def accuracy(params, x, t, sizes=SIZES):
     return float(np.mean(np.argmax(scores, axis=1) == t))
 
 
-# ---- the ring all-reduce, seen from one worker ------------------------------------------------
+# ---- the all-reduce, seen from one worker ------------------------------------------------------
+#
+# This module holds no all-reduce algorithm of its own (writing one is the notebook's exercise): the
+# workers carry out a message SCHEDULE, a list of (step, sender, receiver, chunk) such as the trace
+# of the learner's ring_allreduce. In steps 0 ... W-2 the receiver adds the chunk it gets to its own
+# (reduce-scatter); in later steps it copies it (all-gather). Without a schedule every worker
+# posts its whole vector and adds up everybody's: the naive all-reduce, in one step.
 
 def chunk_bounds(length, workers):
-    """(start, stop) of each of WORKERS chunks of a vector of LENGTH (sizes differ by at most one)."""
+    """(start, stop) of each of WORKERS chunks of a vector of LENGTH, as np.array_split cuts it."""
     edges = np.cumsum([0] + [length // workers + (i < length % workers) for i in range(workers)])
     return [(int(edges[i]), int(edges[i + 1])) for i in range(workers)]
 
 
-def ring_allreduce_worker(rank, workers, vector, mailboxes, barrier):
-    """Sum VECTOR over all workers, in place, by a ring: worker RANK's part of the algorithm.
+def check_schedule(schedule, workers):
+    """The schedule as a tuple of steps, each a tuple of (sender, receiver, chunk), after checking
+    on bookkeeping alone (whose contributions each copy of each chunk holds) that it leaves every
+    worker with the sum of all; ValueError naming the first thing that goes wrong otherwise."""
+    messages = sorted((int(step), int(sender), int(receiver), int(chunk))
+                      for step, sender, receiver, chunk in schedule)
+    holds = [[{w} for _ in range(workers)] for w in range(workers)]     # holds[worker][chunk]
+    steps = []
+    for step in range(messages[-1][0] + 1 if messages else 0):
+        now = [(sender, receiver, chunk) for s, sender, receiver, chunk in messages if s == step]
+        senders = [sender for sender, _, _ in now]
+        if len(set(senders)) != len(senders):
+            raise ValueError(f"step {step}: a worker sends twice; in a ring each sends one chunk per step")
+        if any(not (0 <= w < workers) for m in now for w in m):
+            raise ValueError(f"step {step}: a worker or chunk number outside 0 ... {workers - 1}: {now}")
+        sent = [(receiver, chunk, set(holds[sender][chunk])) for sender, receiver, chunk in now]
+        for receiver, chunk, contributions in sent:                     # all at once, as in the ring
+            if step < workers - 1:
+                if holds[receiver][chunk] & contributions:
+                    raise ValueError(f"step {step}: worker {receiver} would add contributions to chunk {chunk} "
+                                     "that it already holds (counted twice)")
+                holds[receiver][chunk] |= contributions
+            else:
+                holds[receiver][chunk] = contributions
+        steps.append(tuple(now))
+    everyone = set(range(workers))
+    for worker in range(workers):
+        for chunk in range(workers):
+            if holds[worker][chunk] != everyone:
+                raise ValueError(f"after the schedule worker {worker}'s chunk {chunk} holds the contributions of "
+                                 f"workers {sorted(holds[worker][chunk])}, not of all {workers}")
+    return tuple(steps)
 
-    mailboxes: a shared (workers, largest chunk) float32 array; worker i writes what it sends to
-    its right neighbour (i + 1) % workers into row i, the neighbour reads it from there.
-    Reduce-scatter: in step s worker i sends chunk (i - s) % W, the receiver adds it to its own.
-    All-gather: in step s worker i sends chunk (i + 1 - s) % W, the receiver copies it."""
+
+def allreduce_worker(rank, workers, vector, steps, mailboxes, barrier):
+    """Sum VECTOR over all workers, in place: worker RANK's part of the schedule STEPS (from
+    check_schedule; None: the naive all-reduce). mailboxes: a shared (workers, len(vector)) float32
+    array; a worker posts what it sends in its own row, the receiver reads it from there."""
     if workers == 1:
         return vector
+    if steps is None:
+        mailboxes[rank] = vector
+        barrier.wait()                           # every worker has posted its vector
+        vector[:] = mailboxes.sum(axis=0)
+        barrier.wait()                           # every worker has read them all
+        return vector
     bounds = chunk_bounds(len(vector), workers)
-    left = (rank - 1) % workers
-    for phase in ("reduce-scatter", "all-gather"):
-        for step in range(workers - 1):
-            send = (rank - step) % workers if phase == "reduce-scatter" else (rank + 1 - step) % workers
-            start, stop = bounds[send]
-            mailboxes[rank, :stop - start] = vector[start:stop]
-            barrier.wait()                       # every worker has posted its chunk
-            receive = (left - step) % workers if phase == "reduce-scatter" else (left + 1 - step) % workers
-            start, stop = bounds[receive]
-            if phase == "reduce-scatter":
-                vector[start:stop] += mailboxes[left, :stop - start]
-            else:
-                vector[start:stop] = mailboxes[left, :stop - start]
-            barrier.wait()                       # every worker has read its left neighbour's chunk
+    for step, messages in enumerate(steps):
+        for sender, _, chunk in messages:
+            if sender == rank:
+                start, stop = bounds[chunk]
+                mailboxes[rank, :stop - start] = vector[start:stop]
+        barrier.wait()                           # every worker has posted its chunk
+        for sender, receiver, chunk in messages:
+            if receiver == rank:
+                start, stop = bounds[chunk]
+                if step < workers - 1:
+                    vector[start:stop] += mailboxes[sender, :stop - start]
+                else:
+                    vector[start:stop] = mailboxes[sender, :stop - start]
+        barrier.wait()                           # every worker has read what was sent to it
     return vector
 
 
@@ -157,6 +201,7 @@ def _view(shared):
 
 
 def _worker(rank, workers, data, mailboxes, barrier, settings, results):
+    schedule = settings["schedule"]                      # the all-reduce's messages (None: naive)
     x, t, x_test, t_test = (_view(shared) for shared in data)
     mailboxes = _view(mailboxes)
     params = init_params(settings["seed"])               # the same start on every worker
@@ -176,7 +221,7 @@ def _worker(rank, workers, data, mailboxes, barrier, settings, results):
             grad, loss = mlp_gradient(params, x[mine], t[mine])
             grad *= len(mine) / len(batch)               # weighted by the shard's share: the sum is the mean
             t1 = time.perf_counter()
-            ring_allreduce_worker(rank, workers, grad, mailboxes, barrier)
+            allreduce_worker(rank, workers, grad, schedule, mailboxes, barrier)
             t2 = time.perf_counter()
             velocity *= momentum
             velocity -= lr * grad
@@ -195,19 +240,22 @@ def _worker(rank, workers, data, mailboxes, barrier, settings, results):
 
 
 def train(workers, x_train, t_train, x_test, t_test, epochs=1, batch_size=200, lr=0.05, momentum=0.9,
-          seed=0, timeout_s=600):
+          seed=0, timeout_s=600, schedule=None):
     """Train the MLP with WORKERS processes on (x_train (N, 784) float32, t_train (N,) ints).
 
     Every worker sees the same global batches of BATCH_SIZE (the last partial batch of an epoch is
-    left out) and holds its shard of each; momentum SGD. Returns a Result."""
+    left out) and holds its shard of each; momentum SGD. schedule: the all-reduce's messages
+    [(step, sender, receiver, chunk), ...] (a ring_allreduce's trace for WORKERS workers), checked
+    first (ValueError when it does not add up); None: the naive all-reduce. Returns a Result."""
+    steps = check_schedule(schedule, workers) if schedule is not None and workers > 1 else None
     ctx = multiprocessing.get_context("spawn")
     data = [_shared(np.asarray(x_train, np.float32), ctx), _shared(np.asarray(t_train, np.int64), ctx),
             _shared(np.asarray(x_test, np.float32), ctx), _shared(np.asarray(t_test, np.int64), ctx)]
-    largest_chunk = -(-parameter_count() // workers)
-    mailboxes = _shared(np.zeros((workers, largest_chunk), np.float32), ctx)
+    mailboxes = _shared(np.zeros((workers, parameter_count()), np.float32), ctx)
     barrier = ctx.Barrier(workers + 1)                   # the workers and, once, this process
     worker_barrier = ctx.Barrier(workers)
-    settings = {"seed": seed, "batch_size": batch_size, "lr": lr, "momentum": momentum, "epochs": epochs}
+    settings = {"seed": seed, "batch_size": batch_size, "lr": lr, "momentum": momentum, "epochs": epochs,
+                "schedule": steps}
     pipes = [ctx.Pipe(duplex=False) for _ in range(workers)]
     started = time.perf_counter()
     threads = os.environ.get("OPENBLAS_NUM_THREADS")

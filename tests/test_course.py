@@ -84,16 +84,11 @@ def executed(assignment, tmp_path_factory, data_root):
 
 
 def validate(source, tmp_path_factory, data_root, assignment):
+    """(nbgrader validate's (status, output, seconds), how many notebooks) on a temp copy."""
     folder = copy_assignment(source / assignment, tmp_path_factory.mktemp("validate") / assignment)
     paths = notebooks(folder)
     return run([NBGRADER, "validate", *paths], cwd=folder, MATCHBOX_DATA=str(data_root),
                timeout=len(paths) * limit_s(assignment) + 60), len(paths)
-
-
-@pytest.fixture(scope="session")
-def validated(assignment, tmp_path_factory, data_root):
-    """(nbgrader validate's (status, output, seconds), how many notebooks) on a temp copy."""
-    return validate(SOLUTIONS, tmp_path_factory, data_root, assignment)
 
 
 @pytest.fixture(scope="session")
@@ -259,12 +254,10 @@ def test_solution_runs_top_to_bottom_within_twice_its_bound(executed, assignment
             f"{assignment}/{name} took {result['seconds']:.0f} s, more than 2 x {bound} s"
 
 
-def test_solution_passes_nbgrader_validate(validated):
-    """Does `nbgrader validate` pass every test cell of the solution notebooks?"""
-    (status, output, _), count = validated
-    assert status == 0, output
-    assert output.count("Success! Your notebook passes all the tests.") == count, output
-    assert "VALIDATION FAILED" not in output and "CHANGED" not in output, output
+# The English solutions' `nbgrader validate` runs inside the participant image, offline
+# (tests/test_image.py::test_solutions_validate_inside_the_image); running it here as well cost
+# CI a grading-mode run per notebook and checked nothing more. The autograde round trip below
+# grades the solved English submission on this machine.
 
 
 def test_japanese_solution_passes_nbgrader_validate(validated_ja, assignment):

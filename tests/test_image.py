@@ -225,6 +225,7 @@ def test_solutions_validate_inside_the_image(image):
     run = docker("run", "--rm", "--network", "none", "-v", f"{ROOT / 'solutions'}:/course:ro", image,
                  "sh", "-c", f"cp -r /course /tmp/course && cd /tmp/course && {script}", timeout=900)
     assert run.stdout.count("Success! Your notebook passes all the tests.") == len(ASSIGNMENTS), run.stdout
+    assert "VALIDATION FAILED" not in run.stdout and "CHANGED" not in run.stdout, run.stdout
 
 
 def test_build_ca_stays_out_of_the_image(image):

@@ -19,6 +19,13 @@ from tests.support.mistakes import accepted, case_ids, caught, check  # noqa: E4
 NB = "07-transfer-learning"
 
 
+@pytest.fixture(autouse=True)
+def mnist_here(monkeypatch, data_root):
+    """build_augmentation's visible test reads MNIST's test digits: from the fetched data root (a
+    fresh machine has them nowhere else)."""
+    monkeypatch.setenv("MATCHBOX_DATA", str(data_root))
+
+
 def wrong(test_id, expected, source):
     """The visible tests fail, say EXPECTED, and end in the test cell."""
     return caught(check(NB, test_id, source), says=expected)

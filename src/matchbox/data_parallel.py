@@ -97,12 +97,6 @@ def accuracy(params, x, t, sizes=SIZES):
 # (reduce-scatter); in later steps it copies it (all-gather). Without a schedule every worker
 # posts its whole vector and adds up everybody's: the naive all-reduce, in one step.
 
-def chunk_bounds(length, workers):
-    """(start, stop) of each of WORKERS chunks of a vector of LENGTH, as np.array_split cuts it."""
-    edges = np.cumsum([0] + [length // workers + (i < length % workers) for i in range(workers)])
-    return [(int(edges[i]), int(edges[i + 1])) for i in range(workers)]
-
-
 def check_schedule(schedule, workers):
     """The schedule as a tuple of steps, each a tuple of (sender, receiver, chunk), after checking
     on bookkeeping alone (whose contributions each copy of each chunk holds) that it leaves every
@@ -149,20 +143,19 @@ def allreduce_worker(rank, workers, vector, steps, mailboxes, barrier):
         vector[:] = mailboxes.sum(axis=0)
         barrier.wait()                           # every worker has read them all
         return vector
-    bounds = chunk_bounds(len(vector), workers)
+    chunks = np.array_split(vector, workers)     # views: writing a chunk writes the vector
     for step, messages in enumerate(steps):
         for sender, _, chunk in messages:
             if sender == rank:
-                start, stop = bounds[chunk]
-                mailboxes[rank, :stop - start] = vector[start:stop]
+                mailboxes[rank, :chunks[chunk].size] = chunks[chunk]
         barrier.wait()                           # every worker has posted its chunk
         for sender, receiver, chunk in messages:
             if receiver == rank:
-                start, stop = bounds[chunk]
+                received = mailboxes[sender, :chunks[chunk].size]
                 if step < workers - 1:
-                    vector[start:stop] += mailboxes[sender, :stop - start]
+                    chunks[chunk] += received
                 else:
-                    vector[start:stop] = mailboxes[sender, :stop - start]
+                    chunks[chunk][...] = received
         barrier.wait()                           # every worker has read what was sent to it
     return vector
 

@@ -3,7 +3,7 @@
 Generic over the assignment folders, so each notebook is covered as it lands. Everything runs
 the real tools (scripts/generate, nbclient, nbgrader validate/generate/autograde) in temporary
 folders. The slow work is done once per assignment by session-scoped fixtures (executed,
-validated, graded_course), which the assignment's tests share; pytest runs an assignment's tests
+validated_ja, graded_course), which the assignment's tests share; pytest runs an assignment's tests
 together, so each notebook is executed, validated and autograded once, one thing at a time: the
 curriculum's bounds (2x) are timed with nothing else of this suite running beside them.
 The checks that need no tool run are in tests/unit/test_course_files.py.

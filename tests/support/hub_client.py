@@ -344,3 +344,23 @@ def run_room(url, admin_name, admin_password, n, prefix="p", log=print, assignme
         results = [f.result() for f in futures]
     return admin, results
 
+
+
+def fetched_feedback(client, assignment):
+    """The assignment list's "Fetch Feedback" (nbgrader's fetch_feedback, in the client's own
+    server), then the feedback in their ASSIGNMENT/feedback/TIMESTAMP/: {path: HTML}, {} if none."""
+    client.assignment("fetch_feedback", assignment)
+    found, folders = {}, [f"{assignment}/feedback"]
+    while folders:
+        r = client.server("GET", f"/api/contents/{folders.pop()}")
+        if r.status_code == 404:
+            continue
+        if r.status_code != 200:
+            raise HubError(f"{client.name}: listing feedback: {r.status_code} {r.text[:300]}")
+        for item in r.json()["content"]:
+            if item["type"] == "directory":
+                folders.append(item["path"])
+            elif item["name"].endswith(".html"):
+                page = client.server("GET", f"/api/contents/{item['path']}", params={"format": "text"})
+                found[item["path"]] = page.json()["content"]
+    return found

@@ -1,6 +1,8 @@
 """scripts/grade: sandboxed, parallel nbgrader autograde with feedback, CSV and a closing table.
 
     scripts/grade ASSIGNMENT --submissions PATH [-j N] [--course DIR] [--image IMAGE] [--json OUT]
+    scripts/grade ASSIGNMENT --from-exchange [--release-feedback]   (the hub's instructor server)
+    scripts/grade ASSIGNMENT --release-feedback                     (release what was graded)
 
 PATH is laid out as STUDENT/ASSIGNMENT/*.ipynb (or STUDENT/*.ipynb). Each student is graded
 in a private temporary copy of the course (its own gradebook copy, so workers never share an
@@ -37,7 +39,7 @@ from nbgrader.utils import capture_log
 from traitlets.config import Config
 
 from matchbox.grader import config as grading_config
-from matchbox.grader import exchange, intake, lms, lockdown, sandbox_client
+from matchbox.grader import exchange, intake, lms, lockdown, release, sandbox_client
 
 CLUTTER = (".ipynb_checkpoints", "__pycache__")
 
@@ -166,9 +168,9 @@ def ensure_assignment(course, assignment, log):
                 return
         except MissingEntry:
             pass
-    with tempfile.TemporaryDirectory(prefix="matchbox-release-") as release:
+    with tempfile.TemporaryDirectory(prefix="matchbox-release-") as throwaway:
         settings = grading_config.overridden(course.config,
-                                             CourseDirectory={"release_directory": release})
+                                             CourseDirectory={"release_directory": throwaway})
         checked(f"generate_assignment {assignment}",
                 api(settings, course.root).generate_assignment(assignment, force=True))
     log(f"added {assignment} to the gradebook")
@@ -332,6 +334,10 @@ def parse(argv):
                              "STUDENT_NOTEBOOK.ipynb files (nbgrader zip_collect)")
     parser.add_argument("--from-exchange", action="store_true",
                         help="collect the submissions from the nbgrader exchange instead")
+    parser.add_argument("--release-feedback", action="store_true",
+                        help="release each graded student's feedback to the exchange, where the "
+                             "participant's assignment list fetches it (with --from-exchange: after "
+                             "grading; alone: what was graded before)")
     parser.add_argument("--name-regexp", default=ZIP_REGEXP,
                         help="file names in a zip or flat folder (named groups student_id, "
                              "file_id); default %(default)s")
@@ -485,8 +491,14 @@ def log(message):
 
 def checked_inputs(args, course):
     """SystemExit naming the first thing that keeps args from being graded at all."""
+    if args.release_feedback and args.submissions is not None:
+        raise SystemExit("grade: --release-feedback releases to the nbgrader exchange, and submissions "
+                         "from a folder or zip did not come through it (participants could not fetch "
+                         "their feedback): grade with --from-exchange --release-feedback, or hand out "
+                         "COURSE/feedback/STUDENT/ASSIGNMENT/*.html another way")
     if (args.submissions is None) == (not args.from_exchange):
-        raise SystemExit("grade: give --submissions PATH or --from-exchange (one of them)")
+        raise SystemExit("grade: give --submissions PATH or --from-exchange (one of them), or "
+                         "--release-feedback alone to release what was graded")
     if not (course.root / course.source / args.assignment).is_dir():
         raise SystemExit(f"grade: no {course.source}/{args.assignment} in {course.root}")
     if args.submissions is not None and not args.submissions.exists():
@@ -563,12 +575,21 @@ def main(argv=None):
     course = grading_config.load_course(args.course)
     csv = (args.csv or course.root / CSV_NAMES[args.export]).resolve()
     if args.assignment is None:
+        if args.release_feedback:
+            raise SystemExit("grade: --release-feedback: name the assignment whose feedback to release "
+                             "(grade ASSIGNMENT --release-feedback)")
         if args.export == "nbgrader":
             raise SystemExit("grade: name the assignment to grade, or export the gradebook as it is with "
                              "--export moodle or --export canvas")
         exported = export_grades(course, csv, args.export)
         log(f"grades of every assignment in {csv}" if exported else "the export failed")
         return 0 if exported else 1
+    if args.release_feedback:
+        if args.submissions is not None:
+            checked_inputs(args, course)  # the misuse named before the missing exchange
+        release.check(course)  # before grading: no exchange to release to, nothing graded in vain
+        if not args.from_exchange and args.submissions is None:
+            return release_only(args.assignment, course)
     results = grade(args, course)
     exported = export_grades(course, csv, args.export)
     print_table(results)
@@ -579,7 +600,41 @@ def main(argv=None):
         f"{time.monotonic() - started:.0f} s; grades in {csv}")
     if not results:
         log("no submissions found")
-    return 1 if failed or not exported or not results else 0
+    held = release_graded(args.assignment, course, results) if args.release_feedback else {}
+    return 1 if failed or held or not exported or not results else 0
+
+
+def release_graded(assignment, course, results):
+    """Release the feedback of the students graded now; {student: why not} for those held back
+    (grading failed: their earlier feedback, if any, stays where it was, unreleased)."""
+    done = release.release(course, assignment, [r.student for r in results if r.error is None], log)
+    for r in results:
+        if r.error is not None:
+            log(f"{r.student}: nothing released: not graded ({r.error})")
+    summarise(done, course, [r.student for r in results])
+    return done.held
+
+
+def release_only(assignment, course):
+    """--release-feedback alone: release the feedback already in COURSE/feedback/*/ASSIGNMENT."""
+    if not (course.root / course.source / assignment).is_dir():
+        raise SystemExit(f"grade: no {course.source}/{assignment} in {course.root}")
+    students = release.graded_students(course, assignment)
+    if not students:
+        raise SystemExit(f"grade: no feedback for {assignment} in {course.root / 'feedback'}: grade it "
+                         f"first (grade {assignment} --from-exchange --release-feedback)")
+    done = release.release(course, assignment, students, log)
+    summarise(done, course, students)
+    return 1 if done.held else 0
+
+
+def summarise(done, course, known):
+    """The closing lines of a release: how many, and the hub's participants with nothing."""
+    nothing = release.unsubmitted(course, known)
+    if nothing:
+        log("nothing released for " + ", ".join(nothing) + ": no submission graded")
+    log(f"feedback released: {len(done.released)}, held back: {len(done.held)}; participants fetch "
+        f"theirs in JupyterLab's assignment list (Nbgrader > Assignment List > Fetch Feedback)")
 
 
 def print_table(results):

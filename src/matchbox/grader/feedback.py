@@ -23,9 +23,10 @@ from html.parser import HTMLParser
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from matchbox.safe_outputs import ANSI, SAFE
+
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 NOTICE = "# (hidden tests: not shown)"
-SAFE = ("text/plain", "image/png", "image/jpeg", "image/gif")
 
 
 def hide(source):
@@ -43,7 +44,6 @@ def hide(source):
     return "\n".join(kept)
 
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CONTEXT_LINE = re.compile(r"^\s*(?:-*>\s*)?(\d+)(?: (.*))?$")  # '----> 12 code' or '     11 code'
 CARETS = re.compile(r"^\s*[\^~]+\s*$")  # Python's markers under the failing expression
 

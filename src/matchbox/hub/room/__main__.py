@@ -1,0 +1,3 @@
+from matchbox.hub.room.service import main
+
+main()

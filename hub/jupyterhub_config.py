@@ -11,7 +11,7 @@ exchange and the grading dir before it starts JupyterHub with this file.
 import os
 import sys
 
-from matchbox.hub import auth, exchange
+from matchbox.hub import auth, exchange, shared_auth
 from matchbox.hub.settings import load
 
 c = get_config()  # noqa: F821  (JupyterHub provides it)
@@ -35,21 +35,29 @@ c.JupyterHub.template_vars = {"csp_nonce": auth.NONCE_MARKER}
 c.JupyterHub.tornado_settings = {"transforms": [auth.ContentSecurityPolicy]}
 
 # ---- accounts --------------------------------------------------------------------------------
-# matchbox.hub.auth: NativeAuthenticator's sign-up and approval with strict usernames, our own
-# escaped pages with POST-only changes, and throttles per source address (never per account:
-# nobody can lock another person out). The admin's password: MATCHBOX_HUB_ADMIN_PASSWORD, read
-# (and removed from the environment) by the authenticator.
-c.JupyterHub.authenticator_class = auth.MatchboxAuthenticator
+# MATCHBOX_HUB_AUTH=signup (the default), matchbox.hub.auth: NativeAuthenticator's sign-up and
+# approval with strict usernames, our own escaped pages with POST-only changes, and throttles per
+# source address (never per account: nobody can lock another person out).
+# MATCHBOX_HUB_AUTH=shared, matchbox.hub.shared_auth: JupyterHub's SharedPasswordAuthenticator,
+# one room password for any participant name (ungraded sessions only), with the same usernames,
+# login throttle and login page.
+# The passwords (MATCHBOX_HUB_ADMIN_PASSWORD, MATCHBOX_HUB_ROOM_PASSWORD) are read, and removed
+# from the environment, by the authenticator.
+if s.auth == "shared":
+    c.JupyterHub.authenticator_class = shared_auth.RoomPasswordAuthenticator
+else:
+    c.JupyterHub.authenticator_class = auth.MatchboxAuthenticator
 c.Authenticator.admin_users = {s.admin}
-# The authenticator itself refuses accounts the instructor has not approved.
+# The sign-up authenticator itself refuses accounts the instructor has not approved; the shared
+# one admits every valid name.
 c.Authenticator.allow_all = True
+c.RoomLogins.failed_logins_per_address = s.failed_logins
+c.RoomLogins.address_lockout_seconds = s.lockout_seconds
 c.NativeAuthenticator.open_signup = False
 c.NativeAuthenticator.minimum_password_length = s.min_password
 c.NativeAuthenticator.check_common_password = True
 # NativeAuthenticator's per-account lockout let anyone lock anyone out: off.
 c.NativeAuthenticator.allowed_failed_logins = 0
-c.MatchboxAuthenticator.failed_logins_per_address = s.failed_logins
-c.MatchboxAuthenticator.address_lockout_seconds = s.lockout_seconds
 c.MatchboxAuthenticator.signups_per_address = s.signups_per_address
 c.MatchboxAuthenticator.signup_window_seconds = s.signup_window_seconds
 c.MatchboxAuthenticator.max_pending_signups = s.max_pending_signups

@@ -27,6 +27,7 @@ VALUES = {
     "MATCHBOX_HUB_SIGNUPS_PER_ADDRESS": "123",
     "MATCHBOX_HUB_SIGNUP_WINDOW_SECONDS": "654",
     "MATCHBOX_HUB_MAX_PENDING_SIGNUPS": "321",
+    "MATCHBOX_HUB_AUTH": "shared",  # the admin and the login throttle below work alike in both modes
     "MATCHBOX_HUB_INSTRUCTOR_GID": "2345",
     "MATCHBOX_HUB_PARTICIPANT_GID_BASE": "23456",
     "MATCHBOX_HUB_INBOUND_LIMIT": "200M",
@@ -43,13 +44,14 @@ VALUES = {
 }
 # Given their own values by tests.support.hubs (a prefix, folders and a password per test hub).
 PER_HUB = {"MATCHBOX_HUB_PREFIX", "MATCHBOX_HUB_GRADING_DIR", "MATCHBOX_HUB_DISKS_DIR",
-           "MATCHBOX_HUB_ADMIN_PASSWORD"}
+           "MATCHBOX_HUB_ADMIN_PASSWORD", "MATCHBOX_HUB_ROOM_PASSWORD"}
 # Set by docker-compose.yml from MATCHBOX_HUB_TAG (the images it builds).
 IMAGES = {"MATCHBOX_HUB_USER_IMAGE": "matchbox-hub-user:{tag}",
           "MATCHBOX_HUB_INSTRUCTOR_IMAGE": "matchbox-hub-instructor:{tag}"}
 
 # Read elsewhere than in the configuration: each has its test below.
 NOT_IN_CONFIG = {"MATCHBOX_HUB_ADMIN_PASSWORD": "the authenticator",
+                 "MATCHBOX_HUB_ROOM_PASSWORD": "the shared mode's authenticator",
                  "MATCHBOX_HUB_INBOUND_LIMIT": "the start step"}
 
 # Loads the hub's configuration in its container as JupyterHub does, once with none of the

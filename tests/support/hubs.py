@@ -43,6 +43,7 @@ class Hub:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_password = secrets.token_urlsafe(24)
+        self.room_password = secrets.token_urlsafe(12)  # used with MATCHBOX_HUB_AUTH=shared only
         self.env = {**os.environ, "PASSWORD": "unused-by-the-hub",
                     "MATCHBOX_HUB_PREFIX": self.prefix, "MATCHBOX_HUB_PORT": str(self.port),
                     "MATCHBOX_HUB_TAG": HUB_TAG, "MATCHBOX_HUB_LAB_IMAGE": lab_image,
@@ -52,6 +53,7 @@ class Hub:
                     "MATCHBOX_HUB_DISK_LIMIT": DISK_LIMIT, "MATCHBOX_HUB_INBOUND_LIMIT": "256M",
                     "MATCHBOX_HUB_PIDS_LIMIT": str(PIDS_LIMIT), "MATCHBOX_HUB_TMP_LIMIT": TMP_LIMIT,
                     "MATCHBOX_HUB_ADMIN_PASSWORD": self.admin_password,
+                    "MATCHBOX_HUB_ROOM_PASSWORD": self.room_password,
                     "MATCHBOX_BIND": "127.0.0.1", "MATCHBOX_HUB_MEM_LIMIT": MEM_LIMIT,
                     "MATCHBOX_HUB_CPU_LIMIT": "1", **env}
 

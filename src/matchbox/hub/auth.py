@@ -1,121 +1,46 @@
 """The room's accounts: NativeAuthenticator's sign-up and approval, hardened for a room of strangers.
 
-- Usernames are NFKC-normalised, lower-cased and must match USERNAME_PATTERN everywhere a name
-  enters the hub (sign-up, login, the REST API, config): look-alikes map to one account, and
-  every name is safe in a URL, a Docker container or volume name and an nbgrader submission name.
+- Usernames are strict and failed logins throttled per source address (matchbox.hub.logins,
+  shared with the shared mode's authenticator): look-alikes map to one account, every name is
+  safe in a URL, a Docker container or volume name and an nbgrader submission name, and a
+  guesser locks out only their own address. Sign-ups are throttled per address and capped while
+  they wait for approval.
 - NativeAuthenticator's pages are replaced: ours render every value quoted and escaped
   (templates/), and every change (authorise, unauthorise, discard, a password) is a POST with the
   _xsrf token and the account in the form body. Its state-changing GET routes are gone.
-- Failed logins are throttled per source address, never per account: a guesser locks out only
-  their own address; the instructor signs in from another one. Sign-ups are throttled per
-  address and capped while they wait for approval.
 - A Content-Security-Policy with a per-response nonce (ContentSecurityPolicy) on every hub
   response: no inline script or event handler runs unless our templates put it there.
 """
 
-import collections
-import ipaddress
 import os
-import re
 import secrets
 import sys
-import time
-import unicodedata
 
 from jupyterhub.handlers import BaseHandler
-from jupyterhub.handlers.login import LoginHandler
 from jupyterhub.scopes import needs_scope
 from jupyterhub.utils import maybe_future
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.orm import UserInfo
 from tornado import web
 from tornado.web import OutputTransform
-from traitlets import Integer, default
+from traitlets import Integer
 
+from matchbox.hub.logins import (
+    USERNAME_RULE,
+    AddressThrottle,
+    MatchboxLoginHandler,
+    RoomLogins,
+    refuse,
+    source_address,
+    throttled_message,
+)
 from matchbox.hub.settings import HubSettings
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
-USERNAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
-USERNAME_RULE = ("A username is 1 to 32 characters: lower-case letters a-z, digits, '-' and '_', "
-                 "starting with a letter or a digit (capitals become lower-case; accents, spaces "
-                 "and other signs are not allowed, e.g. 'emile' for 'Émile').")
-
-
-# ---- where a request comes from ----------------------------------------------------------------
-
-def _ip(text):
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-    # CHP listens on both stacks: an IPv4 client arrives as ::ffff:a.b.c.d
-    return str(getattr(address, "ipv4_mapped", None) or address)
-
-
-def source_address(request):
-    """The address that sent this request, as far as the hub can tell without trusting the client.
-
-    The hub sits behind configurable-http-proxy in the same container: CHP appends the address
-    it received the request from as the LAST X-Forwarded-For hop. Every other hop, and
-    X-Real-Ip (which tornado's xheaders would prefer), is whatever the client wrote. A request
-    that did not come through CHP (a container talking to the hub's port directly) is known by
-    its own socket address."""
-    context = request.connection.context
-    peer = context.address[0] if isinstance(context.address, tuple) else ""
-    try:
-        local = request.connection.stream.socket.getsockname()[0]
-    except (AttributeError, OSError):
-        local = None
-    through_proxy = peer and (ipaddress.ip_address(peer).is_loopback or peer == local)
-    if through_proxy:
-        hops = ",".join(request.headers.get_list("X-Forwarded-For")).split(",")
-        last = _ip(hops[-1]) if hops else None
-        if last:
-            return last
-    return peer or "unknown"
-
-
-class AddressThrottle:
-    """At most `limit` events per address in any `window` seconds (a sliding window)."""
-
-    def __init__(self, limit, window):
-        self.limit, self.window = limit, window
-        self.events = collections.defaultdict(collections.deque)
-
-    def _recent(self, address, now):
-        events = self.events.get(address)
-        if events is None:
-            return ()
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        if not events:
-            del self.events[address]
-        return events
-
-    def wait(self, address):
-        """Seconds until this address may try again (0: now)."""
-        if self.limit <= 0:
-            return 0
-        now = time.monotonic()
-        events = self._recent(address, now)
-        if len(events) < self.limit:
-            return 0
-        return max(1, int(events[-self.limit] + self.window - now + 0.999))
-
-    def record(self, address):
-        if self.limit <= 0:
-            return
-        self.events[address].append(time.monotonic())
-        if len(self.events) > 10000:  # forget idle addresses now and then
-            now = time.monotonic()
-            for stale in [a for a, e in self.events.items() if e[-1] <= now - self.window]:
-                del self.events[stale]
-
-
 # ---- the authenticator ---------------------------------------------------------------------------
 
-class MatchboxAuthenticator(NativeAuthenticator):
+class MatchboxAuthenticator(RoomLogins, NativeAuthenticator):
     """NativeAuthenticator with strict usernames, per-address throttles, our own pages, and the
     admin account from the environment.
 
@@ -123,14 +48,6 @@ class MatchboxAuthenticator(NativeAuthenticator):
     Unset: on the first start a 43-character password is generated and printed once.
     """
 
-    failed_logins_per_address = Integer(
-        5, config=True,
-        help="Failed logins (any account) from one source address within "
-             "address_lockout_seconds after which that address is refused, before any password "
-             "is checked, until the oldest of them is that old. Other addresses are never "
-             "affected. 0: no throttle.")
-    address_lockout_seconds = Integer(
-        120, config=True, help="The window, in seconds, of failed_logins_per_address.")
     signups_per_address = Integer(
         100, config=True,
         help="Sign-up attempts (the form posted, whatever the outcome) one source address may "
@@ -144,19 +61,12 @@ class MatchboxAuthenticator(NativeAuthenticator):
         help="Sign-ups waiting for approval beyond which new sign-ups are refused until the "
              "instructor approves or discards some. 0: no cap.")
 
-    @default("username_pattern")
-    def _username_pattern(self):
-        # JupyterHub's own check (Authenticator.validate_username, used by every path that
-        # creates a user: REST API, config, login); \Z, as $ would accept a final newline.
-        return rf"^{USERNAME_PATTERN}\Z"
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.login_failures = AddressThrottle(self.failed_logins_per_address,
-                                              self.address_lockout_seconds)
         self.signups = AddressThrottle(self.signups_per_address, self.signup_window_seconds)
         # Taken out of the environment: no process the hub starts (proxy, services) inherits it.
         password = os.environ.pop(HubSettings.admin_password.metadata["env"], "")
+        os.environ.pop(HubSettings.room_password.metadata["env"], None)  # the shared mode's
         for name in sorted(self.admin_users):
             self._ensure_admin(name, password)
 
@@ -181,15 +91,6 @@ class MatchboxAuthenticator(NativeAuthenticator):
             print(f"matchbox-hub: admin {name!r} created; its password (shown only this once):\n"
                   f"    {password}", flush=True)
 
-    # ---- names ----
-    def normalize_username(self, username):
-        """NFKC (full-width and other compatibility forms become plain letters), lower case,
-        surrounding whitespace dropped; then JupyterHub's username_map."""
-        return super().normalize_username(unicodedata.normalize("NFKC", username).strip())
-
-    def validate_username(self, username):
-        return bool(re.fullmatch(USERNAME_PATTERN, username)) and super().validate_username(username)
-
     # ---- passwords ----
     def password_problem(self, password):
         """Why this password cannot be chosen, or None."""
@@ -212,22 +113,16 @@ class MatchboxAuthenticator(NativeAuthenticator):
         """The name if the password is right and the account approved; None otherwise. Refused
         before any hashing while the source address is throttled. `handler.matchbox_refusal`
         says why, for the login page."""
-        address = source_address(handler.request) if handler is not None else None
-        refuse = (lambda why: setattr(handler, "matchbox_refusal", why)) if handler else (lambda why: None)
-        if address and self.login_failures.wait(address):
-            refuse("throttled")
-            self.log.warning("Login refused: too many failed logins from %s", address)
+        if self.address_refused(handler):
             return None
         name = self.normalize_username(str(data.get("username", "")))
         password = str(data.get("password", ""))
         user = self.get_user(name) if self.validate_username(name) else None
         if user is None or not user.is_valid_password(password):
-            if address:
-                self.login_failures.record(address)
-            refuse("wrong")
+            self.login_failed(handler)
             return None
         if not (user.is_authorized or name in self.admin_users):
-            refuse("unapproved")
+            refuse(handler, "unapproved")
             return None
         return name
 
@@ -246,50 +141,7 @@ class MatchboxAuthenticator(NativeAuthenticator):
         ]
 
 
-# ---- pages -------------------------------------------------------------------------------------
-
-def throttled_message(what, seconds):
-    minutes = (seconds + 59) // 60
-    wait = f"{seconds} seconds" if seconds < 120 else f"{minutes} minutes"
-    return (f"Too many {what} from your network address: try again in {wait}. Other addresses "
-            "are not affected; if you share this address with the room, ask the instructor.")
-
-
-class MatchboxLoginHandler(LoginHandler):
-    """The login form (templates/matchbox-login.html); the REST token route uses the same
-    authenticate, hence the same throttle."""
-
-    def _render(self, login_error=None, username=None, **kwargs):
-        return self.render_template(
-            "matchbox-login.html",
-            next=self.get_argument("next", default=""),
-            username=username, login_error=login_error,
-            login_url=self.settings["login_url"],
-            enable_signup=self.authenticator.enable_signup, **kwargs)
-
-    async def post(self):
-        data = {"username": self.get_body_argument("username", "", strip=False),
-                "password": self.get_body_argument("password", "", strip=False)}
-        user = await self.login_user(data)
-        if user:
-            self._jupyterhub_user = user
-            self.redirect(self.get_next_url(user))
-            return
-        self.finish(await self._render(login_error=self._refusal_message(),
-                                       username=data["username"][:64]))
-
-    def _refusal_message(self):
-        why = getattr(self, "matchbox_refusal", "wrong")
-        if why == "throttled":
-            self.set_status(429)
-            wait = self.authenticator.login_failures.wait(source_address(self.request))
-            return throttled_message("failed logins", wait)
-        self.set_status(403)
-        if why == "unapproved":
-            return ("Your account has not been authorized by the instructor yet: ask them to "
-                    "approve it, then log in again.")
-        return "Wrong username or password."
-
+# ---- NativeAuthenticator's pages, ours --------------------------------------------------------
 
 class SignUpHandler(BaseHandler):
     """/hub/signup: one form; every refusal says what to change."""

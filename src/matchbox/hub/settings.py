@@ -84,6 +84,16 @@ class HubSettings(HasTraits):
     max_pending_signups = _knob(Integer(200, min=0), "MATCHBOX_HUB_MAX_PENDING_SIGNUPS",
                                 "Sign-ups waiting for approval beyond which sign-ups are refused. "
                                 "0: no cap.")
+    auth = _knob(CaselessStrEnum(["signup", "shared"], default_value="signup"), "MATCHBOX_HUB_AUTH",
+                 "`signup`: participants sign up and the instructor approves each. `shared` "
+                 "(ungraded sessions only): anyone with the room password signs in under any "
+                 "name, another's included; no approval.")
+    # Read and removed from the environment by the shared mode's authenticator, as the admin
+    # password (matchbox.hub.shared_auth).
+    room_password = _knob(Unicode(""), "MATCHBOX_HUB_ROOM_PASSWORD",
+                          "With MATCHBOX_HUB_AUTH=shared: the participants' password, at least 8 "
+                          "characters. Empty: the first start generates one, keeps it in the hub's "
+                          "state volume and prints it once.", secret=True)
 
     # ---- the exchange and grading -----------------------------------------------------------
     instructor_gid = _knob(Integer(2000, min=1), "MATCHBOX_HUB_INSTRUCTOR_GID",

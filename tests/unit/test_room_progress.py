@@ -144,9 +144,13 @@ def test_idle_is_not_stuck_when_the_whole_room_is_quiet_or_when_done():
 
 
 def test_the_json_has_the_documented_shape():
-    entry = person("ann", {"test_outputs_a": "failing"}).as_json()
+    ann = person("ann", {"test_outputs_a": "failing"})
+    ann.notebooks = {"01-matchbox": {"test_outputs_a": "01-matchbox/01-matchbox.ipynb"}}
+    entry = ann.as_json()
     assert set(entry) >= {"name", "last_activity", "server", "assignments"}
-    assert entry["assignments"] == {"01-matchbox": {"exercises": {"test_outputs_a": "failing"}}}
+    assert entry["assignments"] == {"01-matchbox": {
+        "exercises": {"test_outputs_a": "failing"},
+        "notebook_of": {"test_outputs_a": "01-matchbox/01-matchbox.ipynb"}}}
     assert entry["last_activity"].endswith("Z")
     json.dumps(entry)
 

@@ -93,8 +93,8 @@ class RoomReader:
         return entry
 
     async def read_participant(self, name, server_url):
-        """{assignment: {"exercises": ..., "notebook_of": ...}} and the notebooks' language."""
-        found, language = {}, None
+        """({assignment: {exercise: state}}, {assignment: {exercise: notebook path}}, language)."""
+        states, notebooks, language = {}, {}, None
         for assignment in await self.assignments_of(server_url):
             try:
                 folder = await self.get_json(f"{server_url}api/contents/{quote(assignment)}?content=1")
@@ -102,17 +102,16 @@ class RoomReader:
                 if problem.code == 404:  # not fetched (or not seeded) yet
                     continue
                 raise
-            exercises, where = {}, {}
+            found, where = states.setdefault(assignment, {}), notebooks.setdefault(assignment, {})
             for item in sorted(folder.get("content") or (), key=lambda item: item["name"]):
                 if item.get("type") != "notebook":
                     continue
-                _, states, language = await self.read_notebook(name, server_url, item["path"],
-                                                               item.get("last_modified"))
-                for exercise, state in states.items():
-                    exercises.setdefault(exercise, state)
+                _, read, language = await self.read_notebook(name, server_url, item["path"],
+                                                             item.get("last_modified"))
+                for exercise, state in read.items():
+                    found.setdefault(exercise, state)
                     where.setdefault(exercise, item["path"])
-            found[assignment] = {"exercises": exercises, "notebook_of": where}
-        return found, language
+        return states, notebooks, language
 
     def memory(self, container):
         """Memory in use by a container, as `docker stats` counts it (page cache left out)."""
@@ -131,22 +130,17 @@ class RoomReader:
         server = (user.get("servers") or {}).get("")
         state = "running" if server and server.get("ready") else "starting" if server else "stopped"
         person = Participant(user["name"], parse_time(user.get("last_activity")), state)
-        if state != "running":
-            cached = self.last_seen.get(user["name"])
-            person.assignments = cached[0] if cached else {}
-            person.language = cached[1] if cached else None
-            return person
-        server_url = self.service.proxy_url + server["url"]
-        memory = loop.run_in_executor(self.pool, self.memory, f"{self.service.container_prefix}-{user['name']}")
-        try:
-            found, person.language = await self.read_participant(user["name"], server_url)
-            self.last_seen[user["name"]] = (found, person.language)
-        except (httpclient.HTTPClientError, OSError, ValueError) as problem:
-            self.service.log.warning("cannot read %s's notebooks: %s", user["name"], problem)
-            cached = self.last_seen.get(user["name"])
-            found = cached[0] if cached else {}
-        person.assignments = found
-        person.memory = await memory
+        if state == "running":
+            server_url = self.service.proxy_url + server["url"]
+            memory = loop.run_in_executor(self.pool, self.memory,
+                                          f"{self.service.container_prefix}-{user['name']}")
+            try:
+                self.last_seen[user["name"]] = await self.read_participant(user["name"], server_url)
+            except (httpclient.HTTPClientError, OSError, ValueError) as problem:
+                self.service.log.warning("cannot read %s's notebooks: %s", user["name"], problem)
+            person.memory = await memory
+        # a stopped server (or one that could not be read) shows what was read last
+        person.assignments, person.notebooks, person.language = self.last_seen.get(user["name"], ({}, {}, None))
         return person
 
     # ---- the room ----
@@ -168,9 +162,9 @@ class RoomReader:
         ordered = self.room.order(list(people), now)
         columns = {}
         for person in ordered:
-            for assignment, entry in person.assignments.items():
+            for assignment, found in person.assignments.items():
                 known = columns.setdefault(assignment, [])
-                known.extend(e for e in entry["exercises"] if e not in known)
+                known.extend(e for e in found if e not in known)
         self.read_seconds = time.monotonic() - started
         return {
             "participants": [p.as_json() for p in ordered],

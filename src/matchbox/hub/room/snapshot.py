@@ -34,9 +34,10 @@ class Participant:
     """One participant as last read: hub facts plus {assignment: {exercise: state}}."""
 
     def __init__(self, name, last_activity=None, server="stopped", memory=None, assignments=None,
-                 language=None):
+                 language=None, notebooks=None):
         self.name, self.last_activity, self.server, self.memory = name, last_activity, server, memory
-        self.assignments = assignments or {}
+        self.assignments = assignments or {}  # {assignment: {exercise: state}}
+        self.notebooks = notebooks or {}  # {assignment: {exercise: notebook path}}
         self.language = language
         self.group, self.waited, self.reason = OTHERS, 0.0, ""
 
@@ -59,7 +60,8 @@ class Participant:
             "server": self.server,
             "memory": self.memory,
             "language": self.language,
-            "assignments": {name: {"exercises": dict(found)} for name, found in self.assignments.items()},
+            "assignments": {name: {"exercises": dict(found), "notebook_of": dict(self.notebooks.get(name, {}))}
+                            for name, found in self.assignments.items()},
             "stuck": self.group != OTHERS,
             "reason": self.reason,
         }

@@ -146,3 +146,9 @@ def test_the_exchange_is_read_write_many():
     documents = list(yaml.safe_load_all(k8s.EXCHANGE_MANIFEST.read_text(encoding="utf-8")))
     claim = next(d for d in documents if d["kind"] == "PersistentVolumeClaim")
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"], claim["spec"]
+
+
+def test_the_japanese_doc_has_every_command():
+    from tests.unit.test_japanese_docs import test_japanese_document_has_every_command
+
+    test_japanese_document_has_every_command("docs/kubernetes.md", "docs/kubernetes.ja.md")

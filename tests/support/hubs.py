@@ -1,7 +1,8 @@
-"""A hub for tests: docker-compose's `hub` profile from this checkout, real JupyterHub, real
-participant containers; one per test session (the `hub` fixture in conftest.py), its own compose
-project, network, port and volume names. The hub test modules share it; a test that needs other
-settings starts its own with running_hub(...).
+"""A hub for tests: started by `scripts/hub up` (the instructors' one command: docker-compose's
+`hub` profile from this checkout), real JupyterHub, real participant containers; one per test
+session (the `hub` fixture in conftest.py), its own compose project, network, port and volume
+names. The hub test modules share it; a test that needs other settings starts its own with
+running_hub(...).
 """
 
 import contextlib
@@ -44,7 +45,8 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_password = secrets.token_urlsafe(24)
         self.room_password = secrets.token_urlsafe(12)  # used with MATCHBOX_HUB_AUTH=shared only
-        self.env = {**os.environ, "PASSWORD": "unused-by-the-hub",
+        # no PASSWORD: that is the lab's, and no hub command needs it
+        self.env = {**{k: v for k, v in os.environ.items() if k != "PASSWORD"},
                     "MATCHBOX_HUB_PREFIX": self.prefix, "MATCHBOX_HUB_PORT": str(self.port),
                     "MATCHBOX_HUB_TAG": HUB_TAG, "MATCHBOX_HUB_LAB_IMAGE": lab_image,
                     "MATCHBOX_HUB_INSTRUCTOR_LAB_IMAGE": instructor_image,
@@ -62,6 +64,15 @@ class Hub:
                                 cwd=ROOT, env=self.env, text=True, capture_output=True, timeout=timeout)
         if check:
             assert result.returncode == 0, f"docker-compose {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def script(self, *args, check=True, timeout=600):
+        """scripts/hub COMMAND for this hub's compose project, with its environment."""
+        result = subprocess.run([str(ROOT / "scripts" / "hub"), "-p", self.prefix, *args],
+                                cwd=ROOT, env=self.env, text=True, capture_output=True, timeout=timeout)
+        if check:
+            assert result.returncode == 0, (f"scripts/hub {' '.join(args)} exited {result.returncode}:\n"
+                                            f"{result.stdout}\n{result.stderr}")
         return result
 
     def logs(self):
@@ -107,12 +118,12 @@ class Hub:
 
 @contextlib.contextmanager
 def running_hub(image, instructor_image, **env):
-    """A hub built and started from this checkout; its log is kept, everything else removed."""
+    """A hub built and started from this checkout by `scripts/hub up --build` (the hub images
+    rebuilt, from Docker's cache when nothing changed; the lab images are the given ones); its log
+    is kept, everything else removed."""
     hub = Hub(image, instructor_image, **env)
-    hub.compose("build", "hub-user", "hub-instructor", "hub", timeout=1800)
-    hub.compose("up", "-d", "hub")
     try:
-        hub.wait_up()
+        hub.script("up", "--build", timeout=1800)
         yield hub
     finally:
         ARTIFACTS.mkdir(exist_ok=True)

@@ -13,10 +13,22 @@ from matchbox.lab.start import prepare_work_folder, use_language
 HOME_TEMPLATE = "/opt/matchbox/home-template"
 
 
+def fill_home(home):
+    """Copy the template's entries into the home. The home folder itself may belong to root (on
+    Kubernetes: an emptyDir, writable through the pod's fsGroup), so its own owner and mode are
+    left alone: only what is copied into it is ours."""
+    for entry in os.scandir(HOME_TEMPLATE):
+        target = os.path.join(home, entry.name)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.copytree(entry.path, target, dirs_exist_ok=True, copy_function=shutil.copy)
+        else:
+            shutil.copy(entry.path, target)
+
+
 def main():
     home = os.path.expanduser("~")
     if os.path.isdir(HOME_TEMPLATE) and not os.path.exists(os.path.join(home, ".profile")):
-        shutil.copytree(HOME_TEMPLATE, home, dirs_exist_ok=True, copy_function=shutil.copy)
+        fill_home(home)
     env = dict(os.environ)
     language = use_language(env)  # the hub passes the participant's choice as MATCHBOX_LANG
     prepare_work_folder(language)

@@ -158,3 +158,22 @@ if s.grading_dir:
                     f"--grading-dir={s.grading_dir}", f"--image={s.user_image}",
                     f"--group={s.instructor_gid}"],
     })
+
+# ---- several machines: a Docker Swarm (MATCHBOX_HUB_SPAWNER=swarm, docs/scale.md) ------------
+# Every server is a swarm service (matchbox.hub.swarm): a participant's on the least-loaded node
+# at its first start and on that node ever after (a plain named volume there: no disk limits),
+# the instructor's on the manager with the hub and its grading sandbox service. The exchange is
+# MATCHBOX_HUB_EXCHANGE_DIR, a folder at the same path on every node (NFS at a venue), bound
+# read-only with its inbound folder writable, as the two volumes are on one machine.
+if s.spawner == "swarm":
+    c.JupyterHub.spawner_class = "matchbox.hub.swarm.MatchboxSwarmSpawner"
+    c.MatchboxSpawner.disk_limit = 0
+    c.DockerSpawner.volumes = {
+        WORK_VOLUME: "/home/jovyan/work",
+        s.exchange_dir: {"bind": exchange.EXCHANGE, "mode": "ro"},
+        f"{s.exchange_dir}/{exchange.COURSE}/inbound": {"bind": exchange.INBOUND, "mode": "rw"},
+    }
+    c.MatchboxSpawner.instructor_volumes = {
+        s.exchange_dir: {"bind": exchange.EXCHANGE, "mode": "rw"},
+        **({s.grading_dir: s.grading_dir} if s.grading_dir else {}),
+    }

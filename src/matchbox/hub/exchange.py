@@ -42,6 +42,11 @@ def prepare(settings):
         os.makedirs(path, exist_ok=True)
         os.chown(path, 0, settings.instructor_gid)
         os.chmod(path, mode)
+    if settings.spawner == "swarm":
+        # on a swarm the exchange is one folder every node sees (MATCHBOX_HUB_EXCHANGE_DIR, mounted
+        # here): inbound is a folder of it, with the inbound volume's owner and mode, no size cap
+        os.chmod(INBOUND, 0o773)
+        return
     client = docker.APIClient(version="auto")
     volume = settings.inbound_volume
     if settings.inbound_limit:

@@ -133,6 +133,15 @@ class HubSettings(HasTraits):
     cull_every = _knob(Integer(0, min=0), "MATCHBOX_HUB_CULL_EVERY",
                        "Seconds between the culler's checks. 0: a sixth of the cull timeout, at "
                        "least 10.")
+    # ---- several machines: a Docker Swarm (src/matchbox/hub/swarm.py, docs/scale.md) ----------
+    spawner = _knob(CaselessStrEnum(["docker", "swarm"], default_value="docker"), "MATCHBOX_HUB_SPAWNER",
+                    "`docker`: every server a container on the hub's machine. `swarm`: every server "
+                    "a service of the Docker Swarm the hub runs on, on the least-loaded node and "
+                    "kept there (deploy/swarm/stack.yml, docs/scale.md); plain volumes, no disk "
+                    "limits.")
+    exchange_dir = _knob(Unicode("/srv/matchbox-hub/exchange"), "MATCHBOX_HUB_EXCHANGE_DIR",
+                         "With MATCHBOX_HUB_SPAWNER=swarm: the nbgrader exchange's folder, at this "
+                         "path on every node (a shared filesystem such as NFS).")
 
     # ---- names derived from the prefix ------------------------------------------------------
     @property

@@ -25,6 +25,10 @@ def prepare(settings):
         except disks.DiskError as problem:
             sys.exit(f"matchbox-hub: {problem}")
     exchange.prepare(settings)
+    if settings.spawner == "swarm":
+        from matchbox.hub.swarm import wait_for_name  # dockerspawner's swarm side, only here
+
+        wait_for_name("hub")
     if settings.grading_dir:
         os.makedirs(settings.grading_dir, exist_ok=True)
         os.chown(settings.grading_dir, 0, settings.instructor_gid)

@@ -106,8 +106,8 @@ def refuse(handler, why):
 
 class RoomLogins(Configurable):
     """Strict usernames and the failed-login throttle per source address, whatever checks the
-    password: mixed in before the JupyterHub authenticator (matchbox.hub.auth's MatchboxAuthenticator,
-    the shared mode's RoomPasswordAuthenticator in matchbox.hub.shared_auth)."""
+    password: mixed in before the JupyterHub authenticator (MatchboxAuthenticator in
+    matchbox.hub.auth, RoomPasswordAuthenticator in matchbox.hub.shared_auth)."""
 
     failed_logins_per_address = Integer(
         5, config=True,

@@ -102,7 +102,7 @@ class Hub:
             try:
                 if requests.get(self.url + "/hub/health", timeout=2).status_code == 200:
                     return time.monotonic() - started
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up, or busy starting
                 pass
             time.sleep(0.5)
         raise AssertionError(f"hub not up after {limit} s:\n{self.logs()[-5000:]}")

@@ -16,17 +16,16 @@ else gets 403.
 import asyncio
 import datetime
 import json
-import logging
 import os
 import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import docker
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
-from tornado import httpclient, ioloop, web
+from tornado import httpclient, web
 from traitlets import Float, Integer, List, Unicode
 from traitlets.config import Application
 
@@ -117,7 +116,8 @@ class RoomReader:
         """Memory in use by a container, as `docker stats` counts it (page cache left out)."""
         try:
             stats = self.docker.stats(container, stream=False, one_shot=True)
-        except docker.errors.APIError:
+        except (docker.errors.DockerException, OSError) as problem:
+            self.service.log.warning("no memory figure for %s: %s", container, problem)
             return None
         memory = stats.get("memory_stats") or {}
         usage = memory.get("usage")
@@ -282,25 +282,19 @@ class RoomService(Application):
         self.hub_prefix = os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/"
         self.reader = RoomReader(self)
 
-    def start(self):
-        service_url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
+    def web_app(self):
+        """The service's tornado application (its routes under the service prefix)."""
         p = self.prefix
-        app = web.Application([
+        return web.Application([
             (p, RoomPage, {"service": self}),
             (p + "api/progress", ProgressAPI, {"service": self}),
             (p + r"participant/([a-z0-9][a-z0-9_-]{0,31})/(.+)", NotebookPage, {"service": self}),
             (p + "oauth_callback", HubOAuthCallbackHandler),
             (p + "static/(.*)", web.StaticFileHandler, {"path": os.path.join(HERE, "static")}),
         ], cookie_secret=secrets.token_bytes(32), login_url=self.hub_auth.login_url, xsrf_cookies=False)
-        app.listen(service_url.port, service_url.hostname)
-        self.log.info("room view at %s (reading through %s)", p, self.proxy_url)
-        ioloop.IOLoop.current().start()
 
 
 def main(argv=None):
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s room] %(message)s")
-    RoomService.launch_instance(argv)
-
-
-if __name__ == "__main__":
-    main()
+    """python -m matchbox.hub.room: see __main__.py (it answers at once, then loads this)."""
+    from matchbox.hub.room.__main__ import main as start
+    start(argv)

@@ -82,8 +82,14 @@ def test_the_hub_on_a_three_node_swarm(image, instructor_image):
             r = me.server("PUT", "/api/contents/kept.txt", json={"type": "file", "format": "text",
                                                                   "content": "still here"})
             assert r.status_code in (200, 201), r.text
+            service = f"{swarm.prefix}-{me.name}"
+            first = swarm.on(swarm.manager, "service", "inspect", "-f", "{{.ID}}", service).stdout.strip()
             me.stop()
+            assert swarm.on(swarm.manager, "service", "inspect", service, check=False).returncode != 0, \
+                f"expected {me.name}'s service removed by the stop, it is still there"
             me.spawn()
+            second = swarm.on(swarm.manager, "service", "inspect", "-f", "{{.ID}}", service).stdout.strip()
+            assert second != first, f"expected a new service for {me.name} after the stop, got the same {first}"
         kept = me.server("GET", "/api/contents/kept.txt").json().get("content")
         assert kept == "still here", f"expected {me.name}'s file after a respawn, got {kept!r}"
         assert swarm.placement()[me.name] == placed[me.name], \

@@ -143,7 +143,8 @@ class Swarm:
             raise AssertionError(f"the hub on the swarm not up after {limit} s:\n{self.hub_logs()[-5000:]}")
 
     def hub_logs(self):
-        return self.on(self.manager, "service", "logs", "--no-task-ids", f"{STACK}_hub", check=False).stdout
+        logs = self.on(self.manager, "service", "logs", "--no-task-ids", f"{STACK}_hub", check=False)
+        return logs.stdout + logs.stderr
 
     def client(self, name, password=None):
         return HubClient(self.url, name, password)

@@ -94,7 +94,8 @@ def test_an_answer_cell_without_a_recorded_checksum_counts_as_started():
     assert list(progress.exercises(notebook).values())[0] == "started"
 
 
-def person(name, states, active_minutes_ago=1, now=minutes_later(30)):
+def person(name, states, active_minutes_ago=1, now=None):
+    now = now or minutes_later(30)
     return Participant(name, now - datetime.timedelta(minutes=active_minutes_ago), "running",
                        assignments={"01-matchbox": dict(states)})
 

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import docker
+from dockerspawner import DockerSpawner
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import httpclient, web
 from traitlets import Float, Integer, List, Unicode
@@ -132,8 +133,9 @@ class RoomReader:
         person = Participant(user["name"], parse_time(user.get("last_activity")), state)
         if state == "running":
             server_url = self.service.proxy_url + server["url"]
-            memory = loop.run_in_executor(self.pool, self.memory,
-                                          f"{self.service.container_prefix}-{user['name']}")
+            # the container's name as DockerSpawner makes it: PREFIX-NAME, the name escaped
+            container = f"{self.service.container_prefix}-{DockerSpawner._escape(user['name'])}"
+            memory = loop.run_in_executor(self.pool, self.memory, container)
             try:
                 self.last_seen[user["name"]] = await self.read_participant(user["name"], server_url)
             except (httpclient.HTTPClientError, OSError, ValueError) as problem:

@@ -133,6 +133,7 @@ if s.grading_dir:
 
 # ---- services --------------------------------------------------------------------------------
 c.JupyterHub.services = []
+c.JupyterHub.load_roles = []
 # The idle culler stops servers idle for MATCHBOX_HUB_CULL_TIMEOUT seconds; the container goes,
 # the user's volume stays, and the next login starts a fresh container on the same work.
 if s.cull_timeout > 0:
@@ -141,11 +142,11 @@ if s.cull_timeout > 0:
         "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={s.cull_timeout}",
                     f"--cull-every={s.cull_interval}"],
     })
-    c.JupyterHub.load_roles = [{
+    c.JupyterHub.load_roles.append({
         "name": "idle-culler",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["idle-culler"],
-    }]
+    })
 # The grading sandbox service: the one holder of the Docker socket besides the hub, in the hub's
 # container (as root): it starts grading kernels of the participant image, locked down and within
 # its maxima, for whoever may open its socket (root and the instructor group: GRADING_DIR/
@@ -157,6 +158,32 @@ if s.grading_dir:
         "command": [sys.executable, "-m", "matchbox.hub.sandbox_service",
                     f"--grading-dir={s.grading_dir}", f"--image={s.user_image}",
                     f"--group={s.instructor_gid}"],
+    })
+
+# The room view (src/matchbox/hub/room, docs/room.md): /services/room/ shows who is where in the
+# current assignments and who is stuck, read from the participants' saved notebooks through the
+# proxy (never by running their code). Its token may list users and read their servers' files;
+# the hub's OAuth lets only admins (who hold access:services) and MATCHBOX_HUB_ROOM_GROUP in.
+c.JupyterHub.services.append({
+    "name": "room",
+    "url": "http://127.0.0.1:10101",
+    "command": [sys.executable, "-m", "matchbox.hub.room", f"--container-prefix={s.prefix}",
+                f"--outbound={exchange.EXCHANGE}/{exchange.COURSE}/outbound",
+                f"--refresh-seconds={s.room_refresh}", f"--idle-seconds={s.room_idle}",
+                f"--assignments={s.room_assignments}",
+                *([f"--RoomService.hidden_groups={s.room_group}"] if s.room_group else [])],
+    "oauth_no_confirm": True,
+    "display": True,
+})
+c.JupyterHub.load_roles.append({
+    "name": "room",
+    "scopes": ["list:users", "read:users", "read:users:activity", "read:servers", "access:servers"],
+    "services": ["room"],
+})
+if s.room_group:
+    c.JupyterHub.load_groups = {s.room_group: {"users": []}}
+    c.JupyterHub.load_roles.append({
+        "name": "room-viewer", "scopes": ["access:services!service=room"], "groups": [s.room_group],
     })
 
 # ---- several machines: a Docker Swarm (MATCHBOX_HUB_SPAWNER=swarm, docs/scale.md) ------------

@@ -108,6 +108,23 @@ class HubSettings(HasTraits):
                         "Host folder of the grading sandbox service's socket and kernels (mounted "
                         "at the same path). Empty: no grading in the hub.", empty_allowed=True)
 
+    # ---- the room view (src/matchbox/hub/room) ---------------------------------------------
+    room_group = _knob(Unicode(""), "MATCHBOX_HUB_ROOM_GROUP",
+                       "A JupyterHub group whose members (assistants) may open the room view at "
+                       "/services/room/ besides the admins; they are not shown in it. Empty: admins only.",
+                       empty_allowed=True)
+    room_assignments = _knob(Unicode(""), "MATCHBOX_HUB_ROOM_ASSIGNMENTS",
+                             "The assignments the room view shows, comma-separated (e.g. "
+                             "`01-matchbox,02-perceptron`). Empty: those released to the exchange, "
+                             "or else every `NN-name` folder in a participant's work.",
+                             empty_allowed=True)
+    room_refresh = _knob(Float(3.0, min=0.5), "MATCHBOX_HUB_ROOM_REFRESH",
+                         "Seconds between two reads of the participants' notebooks by the room view "
+                         "(its page asks as often).")
+    room_idle = _knob(Integer(600, min=1), "MATCHBOX_HUB_ROOM_IDLE",
+                      "Seconds without activity, while others are active, after which the room "
+                      "view counts a participant among the stuck.")
+
     # ---- each participant's container -------------------------------------------------------
     mem_limit = _knob(Size("3G"), "MATCHBOX_HUB_MEM_LIMIT",
                       "Memory of each server (no swap beyond it). 0: no limit.")
@@ -133,6 +150,7 @@ class HubSettings(HasTraits):
     cull_every = _knob(Integer(0, min=0), "MATCHBOX_HUB_CULL_EVERY",
                        "Seconds between the culler's checks. 0: a sixth of the cull timeout, at "
                        "least 10.")
+
     # ---- several machines: a Docker Swarm (src/matchbox/hub/swarm.py, docs/scale.md) ----------
     spawner = _knob(CaselessStrEnum(["docker", "swarm"], default_value="docker"), "MATCHBOX_HUB_SPAWNER",
                     "`docker`: every server a container on the hub's machine. `swarm`: every server "

@@ -74,7 +74,8 @@ class RoomReader:
     async def assignments_of(self, server_url):
         """The current assignments: configured, else released, else the participant's own
         assignment-like folders (NN-name, as the workshop seeds them)."""
-        chosen = list(self.service.assignments) or self.released()
+        chosen = [name.strip() for name in self.service.assignments.split(",") if name.strip()]
+        chosen = chosen or self.released()
         if chosen:
             return chosen
         root = await self.get_json(f"{server_url}api/contents/?content=1")
@@ -254,8 +255,8 @@ class RoomService(Application):
                                "(DockerSpawner's prefix): their memory in use").tag(config=True)
     outbound = Unicode("/srv/nbgrader/exchange/matchbox/outbound", help="the exchange's released "
                        "assignments: the current ones when `assignments` is empty").tag(config=True)
-    assignments = List(Unicode(), help="the assignments shown; empty: those released to the "
-                       "exchange, or else each participant's NN-name folders").tag(config=True)
+    assignments = Unicode("", help="the assignments shown, comma-separated; empty: those released "
+                          "to the exchange, or else each participant's NN-name folders").tag(config=True)
     refresh_seconds = Float(3.0, min=0.5, help="a read of the room is reused this long; the page "
                             "asks again as often").tag(config=True)
     idle_seconds = Integer(600, min=1, help="no activity this long while others are active puts "
@@ -269,6 +270,7 @@ class RoomService(Application):
         "proxy-url": "RoomService.proxy_url",
         "container-prefix": "RoomService.container_prefix",
         "outbound": "RoomService.outbound",
+        "assignments": "RoomService.assignments",
         "refresh-seconds": "RoomService.refresh_seconds",
         "idle-seconds": "RoomService.idle_seconds",
         "log-level": "Application.log_level",

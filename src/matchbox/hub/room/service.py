@@ -49,6 +49,7 @@ class RoomReader:
         self.docker = docker.APIClient(version="auto")
         self.pool = ThreadPoolExecutor(8)
         self.notebooks = {}  # (name, path) -> (last_modified, {exercise: state}, language)
+        self.memories = {}  # container -> (monotonic time read, bytes or None)
         self.last_seen = {}  # name -> {assignment: {exercise: state}, ...} read while running
         self.room = Room(idle_seconds=service.idle_seconds)
         self.snapshot, self.read_at, self.read_seconds = None, 0.0, None
@@ -93,16 +94,24 @@ class RoomReader:
         self.notebooks[(name, path)] = entry
         return entry
 
+    async def listing(self, server_url, assignment):
+        """The assignment folder's entries, or None when the participant has no such folder."""
+        try:
+            return await self.get_json(f"{server_url}api/contents/{quote(assignment)}?content=1")
+        except httpclient.HTTPClientError as problem:
+            if problem.code == 404:  # not fetched (or not seeded) yet
+                return None
+            raise
+
     async def read_participant(self, name, server_url):
         """({assignment: {exercise: state}}, {assignment: {exercise: notebook path}}, language)."""
         states, notebooks, language = {}, {}, None
-        for assignment in await self.assignments_of(server_url):
-            try:
-                folder = await self.get_json(f"{server_url}api/contents/{quote(assignment)}?content=1")
-            except httpclient.HTTPClientError as problem:
-                if problem.code == 404:  # not fetched (or not seeded) yet
-                    continue
-                raise
+        assignments = await self.assignments_of(server_url)
+        # the folders listed at once: a refresh of an unchanged room is these listings only
+        folders = await asyncio.gather(*(self.listing(server_url, a) for a in assignments))
+        for assignment, folder in zip(assignments, folders):
+            if folder is None:
+                continue
             found, where = states.setdefault(assignment, {}), notebooks.setdefault(assignment, {})
             for item in sorted(folder.get("content") or (), key=lambda item: item["name"]):
                 if item.get("type") != "notebook":
@@ -115,7 +124,16 @@ class RoomReader:
         return states, notebooks, language
 
     def memory(self, container):
-        """Memory in use by a container, as `docker stats` counts it (page cache left out)."""
+        """Memory in use by a container, as `docker stats` counts it (page cache left out); read
+        again at most every memory_seconds (Docker's stats call is the slowest part of a read)."""
+        read_at, value = self.memories.get(container, (None, None))
+        if read_at is not None and time.monotonic() - read_at < self.service.memory_seconds:
+            return value
+        value = self._memory(container)
+        self.memories[container] = (time.monotonic(), value)
+        return value
+
+    def _memory(self, container):
         try:
             stats = self.docker.stats(container, stream=False, one_shot=True)
         except (docker.errors.DockerException, OSError) as problem:
@@ -261,6 +279,8 @@ class RoomService(Application):
                             "asks again as often").tag(config=True)
     idle_seconds = Integer(600, min=1, help="no activity this long while others are active puts "
                            "a participant among the stuck").tag(config=True)
+    memory_seconds = Float(15.0, min=0.0, help="a participant's memory figure is read again "
+                           "after this many seconds").tag(config=True)
     concurrent_reads = Integer(10, min=1, help="participants read at once").tag(config=True)
     hidden_users = List(Unicode(), help="names never shown (besides admins)").tag(config=True)
     hidden_groups = List(Unicode(), help="groups whose members are never shown (the room group: "

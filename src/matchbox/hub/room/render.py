@@ -43,7 +43,7 @@ def output(out):
         trace = out.get("traceback") or [f"{out.get('ename')}: {out.get('evalue')}"]
         return {"kind": "error", "text": "\n".join(_text(line) for line in trace)}
     data = out.get("data") or {}
-    for mime in SAFE[1:]:
+    for mime in (mime for mime in SAFE if mime.startswith("image/")):
         if mime in data:
             src = _image(mime, data[mime])
             if src:
@@ -51,10 +51,9 @@ def output(out):
     return {"kind": "text", "text": _text(data.get("text/plain", "")), "stream": "result"}
 
 
-def cells(notebook):
+def cells(notebook, states):
     """The notebook's cells for the template: kind, source, outputs, and for exercises their
-    grade_id and state."""
-    states = progress.exercises(notebook)
+    grade_id and state (states: progress.exercises of the notebook)."""
     shown = []
     for cell in notebook.get("cells", ()):
         grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
@@ -70,6 +69,7 @@ def cells(notebook):
 
 
 def page(name, assignment, path, notebook, prefix):
+    states = progress.exercises(notebook)
     return ENVIRONMENT.get_template("notebook.html").render(
-        name=name, assignment=assignment, path=path, cells=cells(notebook), prefix=prefix,
-        states=progress.exercises(notebook))
+        name=name, assignment=assignment, path=path, cells=cells(notebook, states), prefix=prefix,
+        states=states)

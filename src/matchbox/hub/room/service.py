@@ -50,9 +50,9 @@ class RoomReader:
         self.pool = ThreadPoolExecutor(8)
         self.notebooks = {}  # (name, path) -> (last_modified, {exercise: state}, language)
         self.memories = {}  # container -> (monotonic time read, bytes or None)
-        self.last_seen = {}  # name -> {assignment: {exercise: state}, ...} read while running
+        self.last_seen = {}  # name -> read_participant's (states, notebooks, language), last read
         self.room = Room(idle_seconds=service.idle_seconds)
-        self.snapshot, self.read_at, self.read_seconds = None, 0.0, None
+        self.snapshot, self.read_at = None, 0.0
         self.lock = asyncio.Lock()
 
     @property
@@ -168,8 +168,7 @@ class RoomReader:
     async def read(self):
         started = time.monotonic()
         users = await self.get_json(f"{self.service.api_url}/users")
-        skip = set(self.service.hidden_users)
-        participants = [u for u in users if not u.get("admin") and u["name"] not in skip
+        participants = [u for u in users if not u.get("admin")
                         and not set(u.get("groups") or ()) & set(self.service.hidden_groups)]
         loop = asyncio.get_running_loop()
         limit = asyncio.Semaphore(self.service.concurrent_reads)
@@ -186,12 +185,11 @@ class RoomReader:
             for assignment, found in person.assignments.items():
                 known = columns.setdefault(assignment, [])
                 known.extend(e for e in found if e not in known)
-        self.read_seconds = time.monotonic() - started
         return {
             "participants": [p.as_json() for p in ordered],
             "assignments": dict(sorted(columns.items())),
             "updated": now.isoformat().replace("+00:00", "Z"),
-            "read_seconds": round(self.read_seconds, 3),
+            "read_seconds": round(time.monotonic() - started, 3),
             "refresh_seconds": self.service.refresh_seconds,
         }
 
@@ -282,7 +280,6 @@ class RoomService(Application):
     memory_seconds = Float(15.0, min=0.0, help="a participant's memory figure is read again "
                            "after this many seconds").tag(config=True)
     concurrent_reads = Integer(10, min=1, help="participants read at once").tag(config=True)
-    hidden_users = List(Unicode(), help="names never shown (besides admins)").tag(config=True)
     hidden_groups = List(Unicode(), help="groups whose members are never shown (the room group: "
                          "assistants, not participants)").tag(config=True)
 
